@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The real thing: a character device registered through /dev/cuse. The node
+ * appears as /dev/cusekit/<name> when the kernel accepts our init reply and
+ * disappears when we close the channel.
+ */
+#include <cuse_lowlevel.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cusekit/common.h>
+
+#include "device-private.h"
+#include "log.h"
+
+static struct cusekit_device *device_of(fuse_req_t req) { return fuse_req_userdata(req); }
+
+static void cuse_init_done(void *userdata) { device_node_ready(userdata); }
+
+static void cuse_open(fuse_req_t req, struct fuse_file_info *fi) { device_open(device_of(req), req, fi); }
+
+static void cuse_release(fuse_req_t req, struct fuse_file_info *fi)
+{
+	device_release(device_of(req), req, fi);
+}
+
+static void cuse_read(fuse_req_t req, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)off; /* always 0 on a character device */
+	device_read(device_of(req), req, size, fi);
+}
+
+static void cuse_write(fuse_req_t req, const char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)off;
+	device_write(device_of(req), req, buf, size, fi);
+}
+
+static void cuse_ioctl(fuse_req_t req, int cmd, void *arg, struct fuse_file_info *fi, unsigned flags,
+		       const void *in_buf, size_t in_bufsz, size_t out_bufsz)
+{
+	(void)arg;
+	(void)flags;
+	device_ioctl(device_of(req), req, (unsigned int)cmd, fi, in_buf, in_bufsz, out_bufsz);
+}
+
+static void cuse_poll(fuse_req_t req, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
+{
+	device_poll(device_of(req), req, fi, ph);
+}
+
+static const struct cuse_lowlevel_ops cuse_ops = {
+	.init_done = cuse_init_done,
+	.open = cuse_open,
+	.release = cuse_release,
+	.read = cuse_read,
+	.write = cuse_write,
+	.ioctl = cuse_ioctl,
+	.poll = cuse_poll,
+};
+
+static int cuse_transport_open(struct cusekit_device *d)
+{
+	char devname[sizeof("DEVNAME=cusekit/") + 64], channel[32];
+	const char *dev_info[] = { devname };
+	char *argv[] = { program_invocation_short_name, NULL };
+	struct fuse_args args = FUSE_ARGS_INIT(1, argv);
+	/* No CUSE_UNRESTRICTED_IOCTL: the kernel copies ioctl data by the
+	 * _IOC direction and size, exactly as on the fuse transport. */
+	struct cuse_info ci = { .dev_info_argc = 1, .dev_info_argv = dev_info };
+	_cleanup_close_ int fd = -1;
+
+	snprintf(devname, sizeof(devname), "DEVNAME=cusekit/%s", d->settings.name);
+	if (asprintf(&d->node_path, CUSEKIT_DEV_DIR "/%s", d->settings.name) < 0)
+		return log_oom();
+
+	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return log_error_errno(negative_errno(), "Failed to open /dev/cuse (is the cuse module loaded?): %m");
+
+	d->session = cuse_lowlevel_new(&args, &ci, &cuse_ops, d);
+	fuse_opt_free_args(&args);
+	if (!d->session)
+		return log_error_errno(-EIO, "Failed to create the CUSE session.");
+
+	/* libfuse adopts an already open channel given as /dev/fd/N. */
+	snprintf(channel, sizeof(channel), "/dev/fd/%d", fd);
+	if (fuse_session_mount(d->session, channel) < 0)
+		return log_error_errno(-EIO, "Failed to attach the CUSE channel.");
+	TAKE_FD(fd);
+	return 0;
+}
+
+static void cuse_transport_close(struct cusekit_device *d)
+{
+	/* Closing the channel unregisters the device and removes the node. */
+	fuse_session_destroy(d->session);
+	d->session = NULL;
+}
+
+const struct transport transport_cuse = {
+	.name = "cuse",
+	.open = cuse_transport_open,
+	.close = cuse_transport_close,
+};
