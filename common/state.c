@@ -50,7 +50,7 @@ int cusekit_state_load(const char *path, uint32_t version, void **ret, size_t *r
 	if (r < 0)
 		return r;
 	if (memcmp(h.magic, STATE_MAGIC, sizeof(h.magic)) != 0 || h.version != version ||
-	    h.size > STATE_MAX_SIZE)
+	    h.reserved != 0 || h.size > STATE_MAX_SIZE)
 		return -EBADMSG;
 	data = malloc(h.size ? h.size : 1);
 	if (!data)

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Integration tests drive a real daemon through real syscalls. The transport
+ * comes from CUSEKIT_TEST_TRANSPORT: "fuse" (default: any Linux with
+ * /dev/fuse) or "cuse" (a real character device: a kernel with CUSE, such as
+ * the VM layer's guest). Built programs are found under CUSEKIT_BUILD_ROOT.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct daemon_proc {
+	pid_t pid;
+	char name[64];      /* unique node name for this test run */
+	char node[256];     /* /dev/cusekit/<name> or <dir>/fuse/<name> */
+	char dir[128];      /* scratch directory: fuse/, state/, log */
+	char state_dir[192];
+	char log[192];      /* the daemon's stderr */
+};
+
+const char *test_transport(void);
+bool test_on_cuse(void);
+/* <build root>/<relative>, e.g. build_path("clients/zero-test"). */
+const char *build_path(const char *relative);
+
+/* Start daemons/<device>/<device>d with the test transport, a unique name,
+ * a scratch state directory and extra_args (NULL-terminated, may be NULL);
+ * return once it said READY=1 over NOTIFY_SOCKET and the node exists.
+ * Aborts the test (ck_abort) on failure. state_dir may name the state
+ * directory of an earlier daemon_proc to resume its state. */
+void daemon_start(struct daemon_proc *d, const char *device, const char *const extra_args[]);
+void daemon_start_with_state(struct daemon_proc *d, const char *device, const char *const extra_args[],
+			     const char *state_dir);
+/* SIGTERM, wait; return the exit status (or 128+signal). Checks the node is
+ * gone afterwards. */
+int daemon_stop(struct daemon_proc *d);
+/* Remove the scratch directory. */
+void daemon_cleanup(struct daemon_proc *d);
+/* Still running? */
+bool daemon_alive(struct daemon_proc *d);
+
+/* Run a program (NULL-terminated argv, argv[0] resolved through PATH), wait
+ * and return its exit status (128+signal if killed). Output goes to out
+ * (NUL-terminated, truncated to size) when out is not NULL. */
+int run_program(char *out, size_t size, const char *const argv[]);
+
+/* Seconds to allow for slow things: multiplied under TCG emulation. */
+unsigned test_timeout_scale(void);
