@@ -82,7 +82,10 @@ fuse_req_t cusekit_pending_take(struct cusekit_pending *p)
 {
 	fuse_req_t req = p->req;
 
-	fuse_req_interrupt_func(req, NULL, NULL);
+	/* No need to unregister the interrupt callback: answering removes req
+	 * from libfuse's list, where an interrupt looks for it. (Unregistering
+	 * would also deadlock when called from that callback, which runs
+	 * under the request's own lock.) */
 	list_del(&p->link);
 	list_del(&p->client_link);
 	free(p);

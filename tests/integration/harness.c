@@ -113,6 +113,15 @@ static bool wait_ready(int fd, pid_t pid, unsigned seconds)
 void daemon_start_with_state(struct daemon_proc *d, const char *device, const char *const extra_args[],
 			     const char *state_dir)
 {
+	char program[128];
+
+	snprintf(program, sizeof(program), "daemons/%s/%sd", device, device);
+	daemon_start_program(d, build_path(program), device, extra_args, state_dir);
+}
+
+void daemon_start_program(struct daemon_proc *d, const char *program, const char *label,
+			  const char *const extra_args[], const char *state_dir)
+{
 	static unsigned counter;
 	char binary[256], socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)], fuse_dir[192], arg_transport[64], arg_name[96], arg_fuse[256],
 		arg_state[256];
@@ -122,7 +131,7 @@ void daemon_start_with_state(struct daemon_proc *d, const char *device, const ch
 	int fd;
 
 	memset(d, 0, sizeof(*d));
-	snprintf(d->name, sizeof(d->name), "%s-t%d-%u", device, (int)getpid(), counter++);
+	snprintf(d->name, sizeof(d->name), "%s-t%d-%u", label, (int)getpid(), counter++);
 	snprintf(d->dir, sizeof(d->dir), "/tmp/cusekit-test-%s", d->name);
 	ck_assert_msg(mkdir(d->dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", d->dir, strerror(errno));
 	snprintf(fuse_dir, sizeof(fuse_dir), "%s/fuse", d->dir);
@@ -140,8 +149,7 @@ void daemon_start_with_state(struct daemon_proc *d, const char *device, const ch
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 
-	snprintf(binary, sizeof(binary), "%s", build_path(""));
-	snprintf(binary + strlen(binary), sizeof(binary) - strlen(binary), "daemons/%s/%sd", device, device);
+	snprintf(binary, sizeof(binary), "%s", program);
 	snprintf(arg_transport, sizeof(arg_transport), "--transport=%s", test_transport());
 	snprintf(arg_name, sizeof(arg_name), "--name=%s", d->name);
 	snprintf(arg_fuse, sizeof(arg_fuse), "--fuse-dir=%s", fuse_dir);

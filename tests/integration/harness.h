@@ -32,6 +32,9 @@ const char *build_path(const char *relative);
 void daemon_start(struct daemon_proc *d, const char *device, const char *const extra_args[]);
 void daemon_start_with_state(struct daemon_proc *d, const char *device, const char *const extra_args[],
 			     const char *state_dir);
+/* The same for any daemon program (label names its node and scratch dir). */
+void daemon_start_program(struct daemon_proc *d, const char *program, const char *label,
+			  const char *const extra_args[], const char *state_dir);
 /* SIGTERM, wait; return the exit status (or 128+signal). Checks the node is
  * gone afterwards. */
 int daemon_stop(struct daemon_proc *d);
