@@ -53,4 +53,6 @@ struct transport {
 };
 
 extern const struct transport transport_cuse;
+/* The CUSE channel, checked to be the kernel's character device: fd or -errno. */
+int cusekit_open_cuse(void);
 extern const struct transport transport_fuse;

@@ -119,13 +119,13 @@ static const struct transport *choose_transport(struct cusekit_device *d)
 	case CUSEKIT_TRANSPORT_AUTO:
 		break;
 	}
-	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC);
+	fd = cusekit_open_cuse();
 	if (fd >= 0) {
 		close(fd);
 		log_info("Transport: cuse (/dev/cuse is available).");
 		return &transport_cuse;
 	}
-	log_info_errno(negative_errno(), "Transport: fuse fallback (/dev/cuse: %m).");
+	log_info_errno(fd, "Transport: fuse fallback (/dev/cuse: %m).");
 	return &transport_fuse;
 }
 

@@ -9,11 +9,26 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cusekit/common.h>
 
 #include "device-private.h"
 #include "log.h"
+
+int cusekit_open_cuse(void)
+{
+	_cleanup_close_ int fd = open("/dev/cuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	struct stat st;
+
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, &st) < 0)
+		return negative_errno();
+	if (!S_ISCHR(st.st_mode))
+		return -ENODEV; /* a stray plain file, not the kernel's channel */
+	return TAKE_FD(fd);
+}
 
 static struct cusekit_device *device_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
@@ -76,9 +91,9 @@ static int cuse_transport_open(struct cusekit_device *d)
 	if (asprintf(&d->node_path, CUSEKIT_DEV_DIR "/%s", d->settings.name) < 0)
 		return log_oom();
 
-	fd = open("/dev/cuse", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	fd = cusekit_open_cuse();
 	if (fd < 0)
-		return log_error_errno(negative_errno(), "Failed to open /dev/cuse (is the cuse module loaded?): %m");
+		return log_error_errno(fd, "Failed to open /dev/cuse (is the cuse module loaded?): %m");
 
 	d->session = cuse_lowlevel_new(&args, &ci, &cuse_ops, d);
 	fuse_opt_free_args(&args);

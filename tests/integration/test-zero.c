@@ -85,23 +85,28 @@ static void check_read_write(void)
 	ck_assert_uint_eq(s.write_calls, 1);
 }
 
+/* 1 GiB through the node; 256 MiB in the emulated guest, where it is slow. */
+static unsigned long long dd_read_mib(void) { return getenv("CUSEKIT_IN_VM") ? 256 : 1024; }
+
 static void check_dd(void)
 {
-	char out[4096], in_arg[300], out_arg[300];
+	char out[4096], in_arg[300], out_arg[300], count_arg[32], bytes[64];
 
 	snprintf(in_arg, sizeof(in_arg), "if=%s", zerod.node);
 	snprintf(out_arg, sizeof(out_arg), "of=%s", zerod.node);
-	const char *const reader[] = { "dd", in_arg, "of=/dev/null", "bs=1M", "count=1024", NULL };
+	snprintf(count_arg, sizeof(count_arg), "count=%llu", dd_read_mib());
+	const char *const reader[] = { "dd", in_arg, "of=/dev/null", "bs=1M", count_arg, NULL };
 	const char *const writer[] = { "dd", "if=/dev/zero", out_arg, "bs=64k", "count=1024", NULL };
 
 	ck_assert_msg(run_program(out, sizeof(out), reader) == 0, "dd read failed: %s", out);
-	ck_assert_msg(strstr(out, "1073741824 bytes"), "dd read: %s", out);
+	snprintf(bytes, sizeof(bytes), "%llu bytes", dd_read_mib() * MiB);
+	ck_assert_msg(strstr(out, bytes), "dd read: %s", out);
 	ck_assert_msg(run_program(out, sizeof(out), writer) == 0, "dd write failed: %s", out);
 	ck_assert_msg(strstr(out, "67108864 bytes"), "dd write: %s", out);
 
 	struct zero_stats s = get_stats();
-	ck_assert_uint_eq(s.total_read, 1024 * MiB);
-	ck_assert_uint_eq(s.read_calls, requests_for(MiB, 1024));
+	ck_assert_uint_eq(s.total_read, dd_read_mib() * MiB);
+	ck_assert_uint_eq(s.read_calls, requests_for(MiB, dd_read_mib()));
 	ck_assert_uint_eq(s.total_written, 64 * MiB);
 	ck_assert_uint_eq(s.write_calls, requests_for(64 * 1024, 1024));
 }

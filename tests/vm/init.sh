@@ -56,6 +56,7 @@ RESULTS_OK=1
 # config sets OVERLAY, CACHE9P (host-generated)
 OVERLAY=0
 CACHE9P=loose
+# shellcheck disable=SC1091 # written by the host at run time
 . /results/config
 
 # --- the host's root ---------------------------------------------------------
@@ -89,6 +90,9 @@ mount -t securityfs -o nosuid,nodev,noexec securityfs $NR/sys/kernel/security 2>
 mount -t debugfs -o nosuid,nodev,noexec debugfs $NR/sys/kernel/debug 2>/dev/null || say "warning: no debugfs"
 mount -t tracefs -o nosuid,nodev,noexec tracefs $NR/sys/kernel/tracing 2>/dev/null || true
 
+hostname cusekit-vm
+ip link set lo up 2>/dev/null || say "warning: cannot bring up lo"
+
 [ -c $NR/dev/cuse ] || die "/dev/cuse is missing in the guest (cuse module loaded?)"
 [ -c $NR/dev/fuse ] || die "/dev/fuse is missing in the guest"
 
@@ -110,6 +114,26 @@ rc=$?
 uptime_s >/results/end-time
 if [ ! -e $NR/run/cusekit-vm/started ]; then
 	die "the command did not start (cmd.sh failed before exec, status $rc; see the stderr above)"
+fi
+
+# Processes the command left behind (daemons) are stopped: TERM, then KILL.
+others() {
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" != 1 ] && [ -e "$p/exe" ] && return 0 # not a kernel thread or zombie
+	done
+	return 1
+}
+if others; then
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" != 1 ] && [ -e "$p/exe" ] && echo "${p#/proc/} $(tr '\0' ' ' <"$p/cmdline")"
+	done >/results/leftovers
+	kill -TERM -1
+	i=0
+	while others && [ $i -lt 30 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -KILL -1 2>/dev/null
 fi
 
 # Let whatever is still queued on the output ports reach the host: stty with
