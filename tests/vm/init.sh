@@ -43,8 +43,9 @@ die() {
 uptime_s() { read -r up _ </proc/uptime && echo "$up"; }
 
 # --- modules, in dependency order (resolved on the host at build time) ------
+# cuse waits for the config: a systemd guest leaves it to modprobe@cuse.service.
 while read -r mod; do
-	[ -n "$mod" ] || continue
+	[ -n "$mod" ] && [ "$mod" != cuse ] || continue
 	insmod "/lib/modules/$mod.ko" || die "insmod $mod failed"
 done </modules.list
 
@@ -53,11 +54,16 @@ P9OPTS=trans=virtio,version=9p2000.L,msize=512000
 mount -t 9p -o "$P9OPTS,cache=none" results /results || die "cannot mount the results share"
 RESULTS_OK=1
 [ -r /results/config ] || die "no /results/config"
-# config sets OVERLAY, CACHE9P (host-generated)
+# config sets OVERLAY, CACHE9P, SYSTEMD, MODDIR (host-generated)
 OVERLAY=0
 CACHE9P=loose
+SYSTEMD=0
+MODDIR=
 # shellcheck disable=SC1091 # written by the host at run time
 . /results/config
+if [ "$SYSTEMD" != 1 ] && [ -e /lib/modules/cuse.ko ]; then
+	insmod /lib/modules/cuse.ko || die "insmod cuse failed"
+fi
 
 # --- the host's root ---------------------------------------------------------
 if [ "$OVERLAY" = 1 ]; then
@@ -93,7 +99,7 @@ mount -t tracefs -o nosuid,nodev,noexec tracefs $NR/sys/kernel/tracing 2>/dev/nu
 hostname cusekit-vm
 ip link set lo up 2>/dev/null || say "warning: cannot bring up lo"
 
-[ -c $NR/dev/cuse ] || die "/dev/cuse is missing in the guest (cuse module loaded?)"
+[ "$SYSTEMD" = 1 ] || [ -c $NR/dev/cuse ] || die "/dev/cuse is missing in the guest (cuse module loaded?)"
 [ -c $NR/dev/fuse ] || die "/dev/fuse is missing in the guest"
 
 for t in ttyS1 ttyS2; do
@@ -103,6 +109,26 @@ done
 
 mkdir -p $NR/run/cusekit-vm
 cp /results/cmd.sh $NR/run/cusekit-vm/cmd.sh || die "cannot copy cmd.sh"
+
+# --- or: boot systemd, which runs the command as a service -------------------
+if [ "$SYSTEMD" = 1 ]; then
+	[ -x $NR/lib/systemd/systemd ] || die "no /lib/systemd/systemd in the root"
+	# A clean system: none of the host's enabled units; then the given tree
+	# (units and their enablement links) and the kernel's modules for modprobe.
+	rm -rf $NR/etc/systemd/system/*.wants $NR/etc/systemd/system/*.requires
+	# A VM, not a container: else systemd takes its "kernel" command line
+	# from its own argv and runs container-style units.
+	rm -f $NR/.dockerenv
+	cp -a /results/root/. $NR/ || die "cannot copy the tree into the root"
+	mkdir -p $NR/lib/modules $NR/etc/systemd/system/multi-user.target.wants $NR/run/cusekit-vm/results
+	[ -e "$NR/lib/modules/$(uname -r)" ] || ln -s "$MODDIR" "$NR/lib/modules/$(uname -r)"
+	cp /results/run-command $NR/run/cusekit-vm/run-command || die "cannot copy run-command"
+	cp /results/run-in-vm-command.service $NR/etc/systemd/system/ || die "cannot install the command's unit"
+	ln -s ../run-in-vm-command.service $NR/etc/systemd/system/multi-user.target.wants/
+	mount --move /results $NR/run/cusekit-vm/results || die "cannot move the results share"
+	exec switch_root $NR /lib/systemd/systemd
+fi
+
 uptime_s >/results/boot-time
 
 # --- the command -------------------------------------------------------------
