@@ -932,6 +932,8 @@ START_TEST(test_pcspkr_end_to_end)
 	if (!have_speaker()) {
 		char out[4096];
 
+		/* The guest loads pcspkr: there, no speaker is a failure. */
+		ck_assert_msg(!getenv("CUSEKIT_IN_VM"), "the guest has no PC speaker (is pcspkr loaded?)");
 		ck_assert_int_ne(run_melodyd(out, sizeof(out), "pcspkr"), 0);
 		return;
 	}
