@@ -2,11 +2,13 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -16,6 +18,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cusekit/common.h>
+
+#include "../check-run.h"
 #include "harness.h"
 
 const char *test_transport(void)
@@ -244,4 +249,49 @@ void daemon_cleanup(struct daemon_proc *d)
 	snprintf(path, sizeof(path), "%s", d->dir);
 	if (path[0])
 		run_program(NULL, 0, argv);
+}
+
+int daemon_open(const struct daemon_proc *d, int flags)
+{
+	int fd = open(d->node, flags | O_CLOEXEC);
+
+	ck_assert_msg(fd >= 0, "open %s: %s", d->node, strerror(errno));
+	return fd;
+}
+
+void daemon_wait_clients(const struct daemon_proc *d, unsigned still_open)
+{
+	struct timespec delay = { 0, 10 * 1000 * 1000 };
+	struct cusekit_info info = {};
+
+	for (unsigned i = 0; i < 1000 * test_timeout_scale(); i++) {
+		int fd = daemon_open(d, O_RDONLY);
+
+		ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
+		close(fd);
+		if (info.clients_open == still_open + 1)
+			return;
+		nanosleep(&delay, NULL);
+	}
+	ck_abort_msg("the daemon still has %u clients open, want %u", info.clients_open - 1, still_open);
+}
+
+pid_t fork_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n)
+{
+	pid_t pid = fork();
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0 && (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)) {
+		fprintf(stderr, "fork_as(%u): %s\n", (unsigned)uid, strerror(errno));
+		_exit(126);
+	}
+	return pid;
+}
+
+int harness_run(Suite *s)
+{
+	int status = check_run(s);
+
+	printf("%s transport\n", test_transport());
+	return status;
 }

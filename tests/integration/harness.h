@@ -7,6 +7,7 @@
  */
 #pragma once
 
+#include <check.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -42,6 +43,21 @@ int daemon_stop(struct daemon_proc *d);
 void daemon_cleanup(struct daemon_proc *d);
 /* Still running? */
 bool daemon_alive(struct daemon_proc *d);
+
+/* open(2) the daemon's node (O_CLOEXEC added); fails the test if it cannot. */
+int daemon_open(const struct daemon_proc *d, int flags);
+/* Wait until the daemon has processed the opens and closes it was sent: it
+ * reports still_open clients besides the probe this opens. Release is
+ * asynchronous, so a test that counts on a close must wait for it. */
+void daemon_wait_clients(const struct daemon_proc *d, unsigned still_open);
+
+/* fork(); the child drops to uid/gid with exactly the supplementary groups
+ * given (n may be 0) and gets 0, or exits 126 when it cannot; the parent
+ * gets the child's pid. */
+pid_t fork_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n);
+
+/* Run the suite, say which transport it ran on; the exit status. */
+int harness_run(Suite *s);
 
 /* Run a program (NULL-terminated argv, argv[0] resolved through PATH), wait
  * and return its exit status (128+signal if killed). Output goes to out

@@ -57,14 +57,6 @@ static int nice_of(pid_t tid)
 	return n;
 }
 
-static int open_node(void)
-{
-	int fd = open(boosterd.node, O_RDWR | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", boosterd.node, strerror(errno));
-	return fd;
-}
-
 /* write() of book records: the byte count, or -errno. */
 static ssize_t book_write(int fd, pid_t tid, int32_t priority)
 {
@@ -91,25 +83,6 @@ static int reset_thread(int fd, pid_t tid)
 	__u32 t = (__u32)tid;
 
 	return ioctl(fd, BOOSTER_IOC_RESET, &t) < 0 ? -errno : 0;
-}
-
-/* Release is asynchronous: the daemon has processed the closes once it
- * reports only still_open clients besides our probe. */
-static void wait_released(unsigned still_open)
-{
-	struct timespec delay = { 0, 10 * 1000 * 1000 };
-	struct cusekit_info info;
-
-	for (unsigned i = 0; i < 500 * test_timeout_scale(); i++) {
-		int fd = open_node();
-
-		ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
-		close(fd);
-		if (info.clients_open == still_open + 1)
-			return;
-		nanosleep(&delay, NULL);
-	}
-	ck_abort_msg("the daemon still has %u clients open, want %u", info.clients_open - 1, still_open);
 }
 
 /* A thread that sleeps until the test ends: a target that outlives clients. */
@@ -159,14 +132,9 @@ static int run_as_nobody(const char *const groups[], int (*fn)(void *), void *ar
 
 	for (; groups && groups[n]; n++)
 		gids[n] = group_id(groups[n]);
-	pid = fork();
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		CHILD_CHECK(setgroups(n, gids) == 0);
-		CHILD_CHECK(setresgid(NOBODY, NOBODY, NOBODY) == 0);
-		CHILD_CHECK(setresuid(NOBODY, NOBODY, NOBODY) == 0);
+	pid = fork_as(NOBODY, NOBODY, gids, n);
+	if (pid == 0)
 		_exit(fn(arg));
-	}
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert_msg(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
 	return WEXITSTATUS(status);
@@ -196,7 +164,7 @@ START_TEST(test_book_scale)
 	int fd;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	for (int p = 1; p <= 15; p++) {
 		ck_assert_int_eq(book_write(fd, tid_self(), p), 8);
 		ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER | SCHED_RESET_ON_FORK);
@@ -228,7 +196,7 @@ START_TEST(test_write_errors)
 	pid_t gone;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(write(fd, bytes, 7), -1);
 	ck_assert_int_eq(errno, EINVAL);
 	ck_assert_int_eq(write(fd, bytes, 12), -1);
@@ -260,7 +228,7 @@ START_TEST(test_bad_ioctls)
 	int fd;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(ioctl(fd, _IOW('B', 0x01, char[16]), big), -1);
 	ck_assert_int_eq(errno, ENOTTY);
 	ck_assert_int_eq(ioctl(fd, _IOWR('B', 0x02, char[32]), big), -1);
@@ -294,7 +262,7 @@ START_TEST(test_get)
 	int fd;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_thread(fd, tid_self(), BOOSTER_POLICY_BATCH, 3, 0, 0), 0);
 	ck_assert_int_eq(ioctl(fd, BOOSTER_IOC_GET, &r), 0);
 	ck_assert_uint_eq(r.tid, (__u32)gettid());
@@ -416,22 +384,22 @@ START_TEST(test_undo_on_close)
 	int before = nice_of(target), fd;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_thread(fd, target, BOOSTER_POLICY_RR, 0, 5, 0), 0);
 	ck_assert_int_eq(sched_getscheduler(target), SCHED_RR | SCHED_RESET_ON_FORK);
 	ck_assert_int_eq(set_nice(fd, tid_self(), -7), 0);
 	close(fd);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(sched_getscheduler(target), SCHED_OTHER);
 	ck_assert_int_eq(nice_of(target), before);
 	ck_assert_int_eq(nice_of(tid_self()), before);
 
 	/* Someone else changed it since: left alone. */
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(fd, target, -7), 0);
 	ck_assert_int_eq(setpriority(PRIO_PROCESS, (id_t)target, 4), 0);
 	close(fd);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(target), 4);
 	ck_assert(log_contains("was changed since our boost"));
 }
@@ -461,7 +429,7 @@ START_TEST(test_undo_on_sigkill)
 	ck_assert_int_eq(nice_of(target), -6);
 	ck_assert_int_eq(kill(client, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(client, &status, 0), client);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(target), before);
 	ck_assert(daemon_alive(&boosterd));
 }
@@ -473,16 +441,16 @@ START_TEST(test_persistent_survives_close)
 	int fd;
 
 	start_booster(NULL);
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(book_write(fd, tid_self(), 12), 8);
 	ck_assert_int_eq(set_thread(fd, other, BOOSTER_POLICY_OTHER, -4, 0, BOOSTER_FLAG_PERSIST), 0);
 	close(fd);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(tid_self()), -11);
 	ck_assert_int_eq(nice_of(other), -4);
 
 	/* RESET through the same file undoes a persistent change too. */
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_thread(fd, other, BOOSTER_POLICY_OTHER, -9, 0, BOOSTER_FLAG_PERSIST), 0);
 	ck_assert_int_eq(reset_thread(fd, 0), 0);
 	ck_assert_int_eq(nice_of(other), -4);
@@ -496,26 +464,26 @@ START_TEST(test_stacked_boosts_unwind)
 	int before = nice_of(target), a, b;
 
 	start_booster(NULL);
-	a = open_node();
-	b = open_node();
+	a = daemon_open(&boosterd, O_RDWR);
+	b = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(a, target, -3), 0);
 	ck_assert_int_eq(set_nice(b, target, -6), 0);
 	close(a);  /* the lower one ends first: b now restores the original */
-	wait_released(1);
+	daemon_wait_clients(&boosterd, 1);
 	ck_assert_int_eq(nice_of(target), -6);
 	close(b);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(target), before);
 
-	a = open_node();
-	b = open_node();
+	a = daemon_open(&boosterd, O_RDWR);
+	b = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(a, target, -3), 0);
 	ck_assert_int_eq(set_nice(b, target, -6), 0);
 	close(b);
-	wait_released(1);
+	daemon_wait_clients(&boosterd, 1);
 	ck_assert_int_eq(nice_of(target), -3);
 	close(a);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(target), before);
 }
 END_TEST
@@ -600,13 +568,13 @@ START_TEST(test_target_dies)
 		pause();
 		_exit(0);
 	}
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(fd, target, -2), 0);
 	ck_assert_int_eq(kill(target, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(target, &status, 0), target);
 	ck_assert_int_eq(set_nice(fd, target, -2), -ESRCH);
 	close(fd);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert(daemon_alive(&boosterd));
 }
 END_TEST
@@ -660,7 +628,7 @@ START_TEST(test_reused_tid_untouched)
 		pause();
 		_exit(0);
 	}
-	fd = open_node();
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(fd, target, -6), 0);
 	ck_assert_int_eq(kill(target, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(target, &status, 0), target);
@@ -673,7 +641,7 @@ START_TEST(test_reused_tid_untouched)
 		usleep(1000);
 	ck_assert_int_eq(nice_of(reused), -6);
 	close(fd);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 	ck_assert_int_eq(nice_of(reused), -6);
 	ck_assert(log_contains("is gone, nothing to undo"));
 	close(release);
@@ -689,11 +657,11 @@ START_TEST(test_stop_undoes_boosts)
 	int before = nice_of(target), fd, closed;
 
 	start_booster(NULL);
-	closed = open_node();
+	closed = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(book_write(closed, kept, 11), 8);
 	close(closed);
-	wait_released(0);
-	fd = open_node();
+	daemon_wait_clients(&boosterd, 0);
+	fd = daemon_open(&boosterd, O_RDWR);
 	ck_assert_int_eq(set_nice(fd, target, -9), 0);
 	ck_assert_int_eq(daemon_stop(&boosterd), 0);
 	ck_assert_int_eq(nice_of(target), before);
@@ -732,7 +700,7 @@ START_TEST(test_boost_client)
 	ck_assert_int_eq(run_program(out, sizeof(out), rr), 0);
 	ck_assert_msg(strstr(out, "SCHED_RR|SCHED_RESET_ON_FORK") && strstr(out, "priority: 2"), "output: %s",
 		      out);
-	wait_released(0);
+	daemon_wait_clients(&boosterd, 0);
 }
 END_TEST
 
@@ -740,8 +708,6 @@ int main(void)
 {
 	Suite *s = suite_create("booster");
 	TCase *tc = tcase_create("booster");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120 * test_timeout_scale());
@@ -765,10 +731,5 @@ int main(void)
 	tcase_add_test(tc, test_boost_client);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("%s transport\n", test_transport());
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

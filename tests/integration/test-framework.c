@@ -33,17 +33,9 @@ static void setup(void)
 
 static void teardown(void) { daemon_cleanup(&mailbox); }
 
-static int open_node(int flags)
-{
-	int fd = open(mailbox.node, flags | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", mailbox.node, strerror(errno));
-	return fd;
-}
-
 static void post(const char *text)
 {
-	int fd = open_node(O_WRONLY);
+	int fd = daemon_open(&mailbox, O_WRONLY);
 
 	ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
@@ -62,23 +54,11 @@ static void expect_message(int fd, const char *text)
 static struct cusekit_info info(void)
 {
 	struct cusekit_info i;
-	int fd = open_node(O_RDONLY);
+	int fd = daemon_open(&mailbox, O_RDONLY);
 
 	ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &i), 0);
 	close(fd);
 	return i;
-}
-
-/* Wait until the daemon has exactly n clients, i.e. the kernel delivered
- * the opens and releases we caused. */
-static void wait_clients(uint32_t n)
-{
-	for (int i = 0; i < 1000 * (int)test_timeout_scale(); i++) {
-		if (info().clients_open == n + 1) /* + our own GET_INFO file */
-			return;
-		usleep(10 * 1000);
-	}
-	ck_abort_msg("daemon never reached %u clients (has %u)", n, info().clients_open - 1);
 }
 
 /* Fork a reader that blocks on an empty mailbox and reports what its read
@@ -103,7 +83,7 @@ static pid_t blocked_reader(int *result_fd)
 	}
 	close(pipefd[1]);
 	*result_fd = pipefd[0];
-	wait_clients(1);
+	daemon_wait_clients(&mailbox, 1);
 	usleep(100 * 1000); /* let the read reach the daemon and park */
 	return pid;
 }
@@ -147,7 +127,7 @@ static void *read_thread(void *arg)
 START_TEST(test_signal_interrupts_blocked_read)
 {
 	struct sigaction sa = { .sa_handler = on_sigusr1 };
-	struct blocked_thread t = { .fd = open_node(O_RDONLY) };
+	struct blocked_thread t = { .fd = daemon_open(&mailbox, O_RDONLY) };
 	pthread_t thread;
 
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
@@ -177,7 +157,7 @@ static void *cancellable_read_thread(void *arg)
 
 START_TEST(test_pthread_cancel_blocked_read)
 {
-	struct blocked_thread t = { .fd = open_node(O_RDONLY) };
+	struct blocked_thread t = { .fd = daemon_open(&mailbox, O_RDONLY) };
 	pthread_t thread;
 	void *ret;
 
@@ -204,11 +184,11 @@ START_TEST(test_sigkill_blocked_reader)
 	ck_assert_int_eq(kill(pid, SIGKILL), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	wait_clients(0);
+	daemon_wait_clients(&mailbox, 0);
 	ck_assert(daemon_alive(&mailbox));
 
 	post("still here");
-	fd = open_node(O_RDONLY | O_NONBLOCK);
+	fd = daemon_open(&mailbox, O_RDONLY | O_NONBLOCK);
 	expect_message(fd, "still here");
 	close(fd);
 }
@@ -217,7 +197,7 @@ END_TEST
 START_TEST(test_nonblocking_read)
 {
 	char buf[16];
-	int fd = open_node(O_RDONLY | O_NONBLOCK);
+	int fd = daemon_open(&mailbox, O_RDONLY | O_NONBLOCK);
 
 	errno = 0;
 	ck_assert_int_eq(read(fd, buf, sizeof(buf)), -1);
@@ -225,7 +205,7 @@ START_TEST(test_nonblocking_read)
 	close(fd);
 
 	/* O_NONBLOCK set after open counts too: it is read per request. */
-	fd = open_node(O_RDONLY);
+	fd = daemon_open(&mailbox, O_RDONLY);
 	ck_assert_int_eq(fcntl(fd, F_SETFL, O_NONBLOCK), 0);
 	errno = 0;
 	ck_assert_int_eq(read(fd, buf, sizeof(buf)), -1);
@@ -251,7 +231,7 @@ static pid_t post_later(const char *text)
 
 START_TEST(test_poll_wakes_up)
 {
-	int fd = open_node(O_RDONLY);
+	int fd = daemon_open(&mailbox, O_RDONLY);
 	struct pollfd p = { .fd = fd, .events = POLLIN };
 	pid_t writer;
 
@@ -270,7 +250,7 @@ END_TEST
 
 START_TEST(test_epoll_wakes_up)
 {
-	int fd = open_node(O_RDONLY | O_NONBLOCK), ep = epoll_create1(EPOLL_CLOEXEC);
+	int fd = daemon_open(&mailbox, O_RDONLY | O_NONBLOCK), ep = epoll_create1(EPOLL_CLOEXEC);
 	struct epoll_event ev = { .events = EPOLLIN }, got;
 	pid_t writer;
 
@@ -291,7 +271,7 @@ END_TEST
 START_TEST(test_emsgsize_keeps_message)
 {
 	char small[4];
-	int fd = open_node(O_RDONLY | O_NONBLOCK);
+	int fd = daemon_open(&mailbox, O_RDONLY | O_NONBLOCK);
 
 	post("a longer message");
 	errno = 0;
@@ -323,13 +303,13 @@ START_TEST(test_clients_counted)
 	struct cusekit_info i;
 
 	for (int k = 0; k < 50; k++)
-		fds[k] = open_node(O_RDONLY);
+		fds[k] = daemon_open(&mailbox, O_RDONLY);
 	i = info();
 	ck_assert_uint_eq(i.clients_open, 51);
 	ck_assert_uint_ge(i.opens_total, 51);
 	for (int k = 0; k < 50; k++)
 		close(fds[k]);
-	wait_clients(0);
+	daemon_wait_clients(&mailbox, 0);
 }
 END_TEST
 
@@ -337,7 +317,7 @@ END_TEST
 START_TEST(test_unsupported_requests)
 {
 	char buf[4];
-	int fd = open_node(O_RDWR);
+	int fd = daemon_open(&mailbox, O_RDWR);
 
 	errno = 0;
 	ck_assert_int_eq(ioctl(fd, _IO('X', 1)), -1);
@@ -353,8 +333,6 @@ int main(void)
 {
 	Suite *s = suite_create("framework");
 	TCase *tc = tcase_create("mailbox");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60 * test_timeout_scale());
@@ -371,10 +349,5 @@ int main(void)
 	tcase_add_test(tc, test_unsupported_requests);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("%s transport\n", test_transport());
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

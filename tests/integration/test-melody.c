@@ -112,18 +112,10 @@ static void start_melody(const char *output, unsigned queue_size)
 	daemon_start(&melodyd, "melody", args);
 }
 
-static int open_node(int flags)
-{
-	int fd = open(melodyd.node, flags | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", melodyd.node, strerror(errno));
-	return fd;
-}
-
 static struct melody_status get_status(void)
 {
 	struct melody_status st;
-	int fd = open_node(O_RDONLY);
+	int fd = daemon_open(&melodyd, O_RDONLY);
 
 	ck_assert_int_eq(ioctl(fd, MELODY_IOC_GET_STATUS, &st), 0);
 	close(fd);
@@ -223,7 +215,7 @@ START_TEST(test_wav_timing)
 	int fd;
 
 	start_melody(NULL, 0);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	start = now_ms();
 	play(fd, notes, count);
 	drain(fd);
@@ -256,7 +248,7 @@ START_TEST(test_wav_valid_while_playing_and_after_stop)
 	int fd;
 
 	start_melody(NULL, 0);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, &long_note, 1);
 	sleep_ms(500);
 	st = get_status();
@@ -304,7 +296,7 @@ START_TEST(test_bad_writes)
 	int fd;
 
 	start_melody(NULL, 4);
-	fd = open_node(O_RDWR);
+	fd = daemon_open(&melodyd, O_RDWR);
 	for (size_t size = 1; size < sizeof(bytes); size++)
 		if (size % NOTE_SIZE)
 			assert_write_fails(fd, bytes, size, EINVAL);
@@ -354,7 +346,7 @@ START_TEST(test_full_queue_eagain_pollout)
 	int fd;
 
 	start_melody(NULL, 3);
-	fd = open_node(O_WRONLY | O_NONBLOCK);
+	fd = daemon_open(&melodyd, O_WRONLY | O_NONBLOCK);
 	p = (struct pollfd){ .fd = fd, .events = POLLOUT };
 	ck_assert_int_eq(poll(&p, 1, 0), 1);
 	ck_assert(p.revents & POLLOUT);
@@ -460,7 +452,7 @@ START_TEST(test_blocking_write_waits_for_room)
 	int fd;
 
 	start_melody(NULL, 2);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, short_notes, 2);
 	b = spawn_blocked(write_one);
 	ck_assert(child_blocked(&b));
@@ -483,7 +475,7 @@ START_TEST(test_blocked_write_interrupted)
 	int fd;
 
 	start_melody(NULL, 4);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, long_notes, 2);
 	big = spawn_blocked(write_three);
 	ck_assert(child_blocked(&big));
@@ -516,7 +508,7 @@ START_TEST(test_drain_interrupted)
 	int fd;
 
 	start_melody(NULL, 0);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, long_notes, 1);
 	b = spawn_blocked(do_drain);
 	ck_assert(child_blocked(&b));
@@ -543,7 +535,7 @@ START_TEST(test_clients_killed_while_blocked)
 	int fd;
 
 	start_melody(NULL, 2);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, long_notes, 2);
 	writer = spawn_blocked(write_one);
 	drainer = spawn_blocked(do_drain);
@@ -571,8 +563,8 @@ START_TEST(test_flush)
 	int fd, ro;
 
 	start_melody(NULL, 0);
-	fd = open_node(O_WRONLY);
-	ro = open_node(O_RDONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
+	ro = daemon_open(&melodyd, O_RDONLY);
 	play(fd, long_notes, 2);
 	sleep_ms(100);
 	/* Only writers may flush, or write. */
@@ -653,7 +645,7 @@ START_TEST(test_writers_not_interleaved)
 		ck_assert_int_eq(waitpid(pids[c], &status, 0), pids[c]);
 		ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "writer %u failed", c);
 	}
-	fd = open_node(O_RDONLY);
+	fd = daemon_open(&melodyd, O_RDONLY);
 	drain(fd);
 	close(fd);
 	ck_assert_uint_eq(get_status().played, WRITERS * WRITES * PER_WRITE * 2);
@@ -701,7 +693,7 @@ START_TEST(test_stop_with_waiters)
 	int fd, e;
 
 	start_melody(NULL, 2);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, long_notes, 2);
 	writer = spawn_blocked(write_one);
 	drainer = spawn_blocked(do_drain);
@@ -774,7 +766,7 @@ START_TEST(test_output_auto)
 		ck_assert_msg(!strncmp(st.output, "pcspkr:", 7), "there is a PC speaker, auto picked %s", st.output);
 	ck_assert_int_eq(run_program(grep_out, sizeof(grep_out), grep), 0);
 	ck_assert_msg(strstr(grep_out, st.output), "log says %s, status %s", grep_out, st.output);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, &note, 1);
 	drain(fd);
 	close(fd);
@@ -791,7 +783,7 @@ START_TEST(test_output_alsa_null)
 
 	start_melody("alsa:null", 0);
 	ck_assert_str_eq(get_status().output, "alsa:null");
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	start = now_ms();
 	play(fd, notes, 3);
 	drain(fd);
@@ -944,7 +936,7 @@ START_TEST(test_pcspkr_end_to_end)
 	ck_assert_msg(!strncmp(st.output, "pcspkr:/dev/input/event", 23), "output %s", st.output);
 	/* A second of silence first: the recording's start is not the melody's. */
 	sleep_ms(1000);
-	fd = open_node(O_WRONLY);
+	fd = daemon_open(&melodyd, O_WRONLY);
 	play(fd, vm_melody, count);
 	drain(fd);
 	close(fd);
@@ -980,8 +972,6 @@ int main(int argc, char *argv[])
 {
 	Suite *s = suite_create("melody");
 	TCase *tc = tcase_create("melody");
-	SRunner *sr;
-	int failed;
 
 	if (argc == 3 && !strcmp(argv[1], "--check-wav"))
 		return check_wav_main(argv[2]);
@@ -1012,10 +1002,5 @@ int main(int argc, char *argv[])
 	tcase_add_test(tc, test_pcspkr_end_to_end);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("%s transport\n", test_transport());
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

@@ -65,13 +65,7 @@ static void start_sysmon(const char *queue_bytes)
 	daemon_start(&sysmond, "sysmon", args);
 }
 
-static int open_reader(int flags)
-{
-	int fd = open(sysmond.node, flags | O_RDONLY | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", sysmond.node, strerror(errno));
-	return fd;
-}
+static int open_reader(int flags) { return daemon_open(&sysmond, flags | O_RDONLY); }
 
 static void set_filter(int fd, uint32_t type_mask, uint32_t flags, uint32_t pid, uint32_t uid)
 {
@@ -174,14 +168,10 @@ static pid_t spawn(const char *const argv[])
 /* A child that takes uid and exits with code; left unreaped. */
 static pid_t spawn_as(uid_t uid, int code)
 {
-	pid_t pid = fork();
+	pid_t pid = fork_as(uid, uid, NULL, 0);
 
-	ck_assert_int_ge(pid, 0);
-	if (pid == 0) {
-		if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
-			_exit(126);
+	if (pid == 0)
 		_exit(code);
-	}
 	return pid;
 }
 
@@ -1156,8 +1146,6 @@ int main(void)
 {
 	Suite *s = suite_create("sysmon");
 	TCase *tc = tcase_create("sysmon");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120 * test_timeout_scale());
@@ -1181,10 +1169,5 @@ int main(void)
 	tcase_add_test(tc, test_journal);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("%s transport\n", test_transport());
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

@@ -38,18 +38,10 @@ static void start_zero(const char *style)
 	daemon_start(&zerod, "zero", args);
 }
 
-static int open_node(int flags)
-{
-	int fd = open(zerod.node, flags | O_CLOEXEC);
-
-	ck_assert_msg(fd >= 0, "open %s: %s", zerod.node, strerror(errno));
-	return fd;
-}
-
 static struct zero_stats get_stats(void)
 {
 	struct zero_stats s;
-	int fd = open_node(O_RDONLY);
+	int fd = daemon_open(&zerod, O_RDONLY);
 
 	ck_assert_int_eq(ioctl(fd, ZERO_IOC_GET_STATS, &s), 0);
 	close(fd);
@@ -67,7 +59,7 @@ static unsigned long long requests_for(unsigned long long bs, unsigned long long
 static void check_read_write(void)
 {
 	unsigned char buf[1024];
-	int fd = open_node(O_RDWR);
+	int fd = daemon_open(&zerod, O_RDWR);
 
 	for (int i = 0; i < 64; i++)
 		buf[i] = (unsigned char)(i + 1);
@@ -193,7 +185,7 @@ START_TEST(test_clear_stats)
 
 	start_zero("direct");
 	check_read_write();
-	fd = open_node(O_RDONLY);
+	fd = daemon_open(&zerod, O_RDONLY);
 	ck_assert_int_eq(ioctl(fd, ZERO_IOC_CLEAR_STATS), 0);
 	close(fd);
 	struct zero_stats s = get_stats();
@@ -208,7 +200,7 @@ START_TEST(test_get_info_counts_clients)
 
 	start_zero("direct");
 	for (int i = 0; i < 3; i++)
-		fds[i] = open_node(O_RDONLY);
+		fds[i] = daemon_open(&zerod, O_RDONLY);
 	ck_assert_int_eq(ioctl(fds[0], CUSEKIT_IOC_GET_INFO, &info), 0);
 	ck_assert_uint_eq(info.abi_version, CUSEKIT_ABI_VERSION);
 	ck_assert_uint_eq(info.clients_open, 3);
@@ -232,7 +224,7 @@ START_TEST(test_bad_ioctls)
 	int fd;
 
 	start_zero("direct");
-	fd = open_node(O_RDWR);
+	fd = daemon_open(&zerod, O_RDWR);
 	errno = 0;
 	ck_assert_int_eq(ioctl(fd, _IO('Z', 0x7f)), -1);
 	ck_assert_int_eq(errno, ENOTTY);
@@ -319,7 +311,7 @@ START_TEST(test_client_killed_midway)
 
 	ck_assert(daemon_alive(&zerod));
 	struct cusekit_info info;
-	int fd = open_node(O_RDONLY);
+	int fd = daemon_open(&zerod, O_RDONLY);
 	ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
 	ck_assert_uint_eq(info.clients_open, 1);
 	close(fd);
@@ -372,8 +364,6 @@ int main(void)
 {
 	Suite *s = suite_create("zero");
 	TCase *tc = tcase_create("zero");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, NULL, teardown);
 	tcase_set_timeout(tc, 120 * test_timeout_scale());
@@ -392,10 +382,5 @@ int main(void)
 	tcase_add_test(tc, test_node_mode);
 	suite_add_tcase(s, tc);
 
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	printf("%s transport\n", test_transport());
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return harness_run(s);
 }

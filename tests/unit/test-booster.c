@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "../../daemons/booster/policy.h"
+#include "../check-run.h"
 
 #define ALICE 1000
 #define BOB 1001
@@ -161,8 +162,6 @@ int main(void)
 {
 	Suite *s = suite_create("booster-policy");
 	TCase *tc = tcase_create("booster-policy");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_scale_nice);
 	tcase_add_test(tc, test_scale_rt);
@@ -172,9 +171,5 @@ int main(void)
 	tcase_add_test(tc, test_policy_limits);
 	tcase_add_test(tc, test_policy_cap);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

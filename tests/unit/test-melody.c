@@ -14,6 +14,7 @@
 
 #include "../../daemons/melody/note.h"
 #include "../../daemons/melody/wav-analysis.h"
+#include "../check-run.h"
 
 START_TEST(test_note_limits)
 {
@@ -325,8 +326,6 @@ int main(void)
 {
 	Suite *s = suite_create("melody");
 	TCase *tc = tcase_create("melody");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_note_limits);
 	tcase_add_test(tc, test_note_segments);
@@ -337,9 +336,5 @@ int main(void)
 	tcase_add_test(tc, test_analyser_rejects_missing_and_garbage);
 	tcase_add_test(tc, test_analyser_collapsed_recording);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -9,6 +9,7 @@
 
 #include "macro.h"
 #include "state.h"
+#include "../check-run.h"
 
 static char dir[] = "/tmp/cusekit-unit-state-XXXXXX";
 static char path[256];
@@ -118,8 +119,6 @@ int main(void)
 {
 	Suite *s = suite_create("state");
 	TCase *tc = tcase_create("state");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, test_crc32_vector);
@@ -128,9 +127,5 @@ int main(void)
 	tcase_add_test(tc, test_other_version_refused);
 	tcase_add_test(tc, test_damage_refused);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

@@ -10,6 +10,7 @@
 
 #include "../../daemons/sysmon/record.h"
 #include "../../daemons/sysmon/uid-table.h"
+#include "../check-run.h"
 
 static struct sm_record *exit_record(uint32_t pid)
 {
@@ -332,8 +333,6 @@ int main(void)
 {
 	Suite *s = suite_create("sysmon");
 	TCase *tc = tcase_create("records");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, test_encode_create_exit);
 	tcase_add_test(tc, test_encode_strings);
@@ -345,9 +344,5 @@ int main(void)
 	tcase_add_test(tc, test_shared_record_refs);
 	tcase_add_test(tc, test_uid_table);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }
