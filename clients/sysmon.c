@@ -224,6 +224,7 @@ int main(int argc, char *argv[])
 	const char *device = NULL, *path;
 	unsigned long long count = 0, printed = 0;
 	static _Alignas(8) unsigned char buf[READ_SIZE];
+	unsigned long value;
 	char *end;
 	int c, fd;
 
@@ -242,8 +243,10 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 'p':
-			filter.pid = (uint32_t)strtoul(optarg, &end, 10);
-			if (*end || !*optarg) {
+			errno = 0;
+			value = strtoul(optarg, &end, 10);
+			filter.pid = (uint32_t)value;
+			if (*end || !*optarg || optarg[0] == '-' || errno || value == 0 || value > INT32_MAX) {
 				fprintf(stderr, "sysmon: bad pid '%s'\n", optarg);
 				return 2;
 			}

@@ -40,6 +40,11 @@ void device_ioctl(struct cusekit_device *d, fuse_req_t req, unsigned int cmd, st
 		  const void *in_buf, size_t in_bufsz, size_t out_bufsz);
 void device_poll(struct cusekit_device *d, fuse_req_t req, struct fuse_file_info *fi,
 		 struct fuse_pollhandle *ph);
+/* The group the node is given: root where the device's group is missing. */
+static inline gid_t device_node_gid(const struct cusekit_device *d)
+{
+	return d->group == CUSEKIT_NO_GROUP ? 0 : d->group;
+}
 /* The node exists: apply its owner and mode, tell systemd we are ready. */
 void device_node_ready(struct cusekit_device *d);
 /* Answer everything pending with error and forget every client. */

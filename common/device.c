@@ -316,7 +316,11 @@ int cusekit_caller_privileged(fuse_req_t req, gid_t gid)
 	_cleanup_free_ gid_t *groups = NULL;
 	int n;
 
-	if (ctx->uid == 0 || ctx->gid == gid)
+	if (ctx->uid == 0)
+		return 1;
+	if (gid == CUSEKIT_NO_GROUP)
+		return 0;
+	if (ctx->gid == gid)
 		return 1;
 	/* Supplementary groups come from /proc/<tid>/status of the caller:
 	 * ask for the count, then for the list. */
@@ -341,13 +345,13 @@ void device_node_ready(struct cusekit_device *d)
 	 * give it the documented owner ourselves. The fuse transport reports
 	 * mode and group through getattr instead. */
 	if (d->transport == &transport_cuse) {
-		if (chown(d->node_path, 0, d->group) < 0)
+		if (chown(d->node_path, 0, device_node_gid(d)) < 0)
 			log_warning_errno(negative_errno(), "Failed to chown %s: %m", d->node_path);
 		if (chmod(d->node_path, d->ops->node_mode) < 0)
 			log_warning_errno(negative_errno(), "Failed to chmod %s: %m", d->node_path);
 	}
 	d->ready = true;
 	log_info("Serving %s (%s transport, mode %04o, group %u).", d->node_path, d->transport->name,
-		 (unsigned)d->ops->node_mode, (unsigned)d->group);
+		 (unsigned)d->ops->node_mode, (unsigned)device_node_gid(d));
 	sd_notifyf(false, "READY=1\nSTATUS=Serving %s", d->node_path);
 }

@@ -125,7 +125,10 @@ int cusekit_main(int argc, char *argv[], const struct cusekit_device_ops *ops, v
 void *cusekit_device_userdata(struct cusekit_device *d);
 sd_event *cusekit_device_event(struct cusekit_device *d);
 const char *cusekit_device_name(struct cusekit_device *d);   /* --name, default ops->name */
-gid_t cusekit_device_group(struct cusekit_device *d);        /* resolved node_group */
+/* The resolved node_group; CUSEKIT_NO_GROUP when there is none, which no
+ * caller is ever in. */
+gid_t cusekit_device_group(struct cusekit_device *d);
+#define CUSEKIT_NO_GROUP ((gid_t)-1)
 bool cusekit_device_stopping(struct cusekit_device *d);
 /* $STATE_DIRECTORY, --state-dir, or /var/lib/cusekit/<device>. */
 const char *cusekit_device_state_dir(struct cusekit_device *d);

@@ -18,7 +18,10 @@
 /* Requests handled per wake-up before timers and signals get their turn. */
 #define FUSE_BATCH 64
 
-static void device_stop(struct cusekit_device *d, const char *why)
+/* error: 0 for a stop asked for (a signal), -errno when the device cannot
+ * go on: the exit status then says so, and systemd's Restart=on-failure
+ * brings the device back. */
+static void device_stop(struct cusekit_device *d, const char *why, int error)
 {
 	if (d->stopping)
 		return;
@@ -28,7 +31,7 @@ static void device_stop(struct cusekit_device *d, const char *why)
 	if (d->ops->stop)
 		d->ops->stop(d);
 	device_answer_all_pending(d, ENODEV);
-	sd_event_exit(d->event, 0);
+	sd_event_exit(d->event, error);
 }
 
 static int device_save(struct cusekit_device *d)
@@ -46,7 +49,7 @@ static int device_save(struct cusekit_device *d)
 static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	(void)s;
-	device_stop(userdata, strsignal((int)si->ssi_signo));
+	device_stop(userdata, strsignal((int)si->ssi_signo), 0);
 	return 0;
 }
 
@@ -71,7 +74,7 @@ static int on_fuse_request(sd_event_source *s, int fd, uint32_t revents, void *u
 			return 0;
 		if (r < 0) {
 			log_error_errno(r, "Failed to read from the %s channel: %m", d->transport->name);
-			device_stop(d, "channel error");
+			device_stop(d, "channel error", r);
 			return 0;
 		}
 		if (fuse_session_exited(d->session)) {
@@ -82,7 +85,7 @@ static int on_fuse_request(sd_event_source *s, int fd, uint32_t revents, void *u
 				return sd_event_exit(d->event, -ENODEV);
 			}
 			log_warning("%s was removed from under the daemon.", d->node_path);
-			device_stop(d, "node removed");
+			device_stop(d, "node removed", -ENODEV);
 			return 0;
 		}
 		if (r > 0)
@@ -100,7 +103,11 @@ static int resolve_group(struct cusekit_device *d)
 	errno = 0;
 	g = getgrnam(d->ops->node_group);
 	if (!g) {
-		log_warning("Group '%s' does not exist: %s stays root-only.", d->ops->node_group, d->settings.name);
+		/* Never fall back to a real group: gid 0 would hand the group's
+		 * rights to everyone in group root. */
+		log_warning("Group '%s' does not exist: the node's group is root, and no group grants anything.",
+			    d->ops->node_group);
+		d->group = CUSEKIT_NO_GROUP;
 		return 0;
 	}
 	d->group = g->gr_gid;

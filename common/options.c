@@ -196,7 +196,7 @@ static void help(const char *program, const struct cusekit_device_ops *ops)
 	       "      --version             show the version\n",
 	       program, ops->description, ops->name, ops->name, ops->name);
 	for (size_t i = 0; i < device_option_count(ops); i++)
-		printf("      --%s%s  %s\n", ops->options[i].name, ops->options[i].has_arg ? "=" : "",
+		printf("      --%s%s%s\n", ops->options[i].name, ops->options[i].has_arg ? "=" : "",
 		       ops->options[i].help);
 	printf("\nEvery device option can also be set in the settings file as 'name = value'.\n");
 }

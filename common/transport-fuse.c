@@ -26,7 +26,7 @@ static void node_stat(struct cusekit_device *d, struct stat *st)
 		.st_mode = S_IFREG | d->ops->node_mode,
 		.st_nlink = 1,
 		.st_uid = 0,
-		.st_gid = d->group,
+		.st_gid = device_node_gid(d),
 	};
 }
 

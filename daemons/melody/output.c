@@ -119,11 +119,11 @@ static int pcspkr_open(struct melody_output *o, const char *arg)
 	} else
 		fd = evdev_find_tone(path, sizeof(path));
 	if (fd == -ENOTTY)
-		return log_error_errno(fd, "%s cannot sound a tone (no EV_SND/SND_TONE).", path);
+		return log_full_errno(o->open_log_level, fd, "%s cannot sound a tone (no EV_SND/SND_TONE).", path);
 	if (fd == -ENODEV && !arg)
-		return log_error_errno(fd, "No input device with EV_SND/SND_TONE (is pcspkr loaded?).");
+		return log_full_errno(o->open_log_level, fd, "No input device with EV_SND/SND_TONE (is pcspkr loaded?).");
 	if (fd < 0)
-		return log_error_errno(fd, "Failed to open %s: %m", path);
+		return log_full_errno(o->open_log_level, fd, "Failed to open %s: %m", path);
 	o->fd = fd;
 	return output_set_name(o, "pcspkr", path);
 }
@@ -161,12 +161,12 @@ static int alsa_open(struct melody_output *o, const char *arg)
 
 	r = snd_pcm_open(&o->pcm, device, SND_PCM_STREAM_PLAYBACK, 0);
 	if (r < 0)
-		return log_error_errno(r, "Failed to open ALSA PCM %s: %s", device, snd_strerror(r));
+		return log_full_errno(o->open_log_level, r, "Failed to open ALSA PCM %s: %s", device, snd_strerror(r));
 	r = snd_pcm_set_params(o->pcm, SND_PCM_FORMAT_S16, SND_PCM_ACCESS_RW_INTERLEAVED, 1, MELODY_RATE,
 			       1, ALSA_LATENCY_USEC);
 	if (r < 0) {
 		snd_pcm_close(TAKE_PTR(o->pcm));
-		return log_error_errno(r, "Failed to set up ALSA PCM %s (S16 mono %u Hz): %s", device,
+		return log_full_errno(o->open_log_level, r, "Failed to set up ALSA PCM %s (S16 mono %u Hz): %s", device,
 				       MELODY_RATE, snd_strerror(r));
 	}
 	return output_set_name(o, "alsa", device);
@@ -329,11 +329,12 @@ int melody_output_spec_check(const char *spec)
 	return 0;
 }
 
-static int output_open_one(struct melody_output *o, const struct melody_output_ops *ops, const char *arg)
+static int output_open_one(struct melody_output *o, const struct melody_output_ops *ops, const char *arg,
+			   int log_level)
 {
 	int r;
 
-	*o = (struct melody_output){ .ops = ops, .fd = -1 };
+	*o = (struct melody_output){ .ops = ops, .fd = -1, .open_log_level = log_level };
 	r = ops->open(o, arg);
 	if (r < 0) {
 		melody_output_close(o);
@@ -352,17 +353,17 @@ int melody_output_open(struct melody_output *o, const char *spec)
 		ops = output_lookup(spec, &arg);
 		if (!ops)
 			return log_error_errno(-EINVAL, "Unknown output '%s'.", spec);
-		r = output_open_one(o, ops, arg);
+		r = output_open_one(o, ops, arg, LOG_ERR);
 		if (r >= 0)
 			log_info("Output: %s.", o->name);
 		return r;
 	}
-	/* auto: the first that exists. */
-	r = output_open_one(o, &pcspkr_output, NULL);
+	/* auto: the first that exists; the others' absence is no error. */
+	r = output_open_one(o, &pcspkr_output, NULL, LOG_INFO);
 	if (r < 0)
-		r = output_open_one(o, &alsa_output, NULL);
+		r = output_open_one(o, &alsa_output, NULL, LOG_INFO);
 	if (r < 0)
-		r = output_open_one(o, &null_output, NULL);
+		r = output_open_one(o, &null_output, NULL, LOG_ERR);
 	if (r >= 0)
 		log_info("Output (auto): %s.", o->name);
 	return r;

@@ -37,6 +37,7 @@ struct melody_output {
 	int fd;               /* pcspkr: the evdev node; wav: the file */
 	uint64_t frames;      /* wav: samples in the data chunk */
 	bool failed;          /* an I/O error was logged once already */
+	int open_log_level;   /* why an open failed: an error, or just a miss of auto's probe */
 	snd_pcm_t *pcm;       /* alsa */
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -329,6 +330,20 @@ START_TEST(test_unsupported_requests)
 }
 END_TEST
 
+/* A node taken from under the daemon (fuse: unmounted) is a failure, not a
+ * stop: the exit status says so, for systemd's Restart=on-failure. CUSE has
+ * no way to unregister a device from outside, so this is fuse-only. */
+START_TEST(test_node_removed_is_failure)
+{
+	int status;
+
+	ck_assert_int_eq(umount2(mailbox.node, MNT_DETACH), 0);
+	ck_assert_int_eq(waitpid(mailbox.pid, &status, 0), mailbox.pid);
+	mailbox.pid = 0;
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) != 0, "daemon ended with status %d", status);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("framework");
@@ -347,6 +362,8 @@ int main(void)
 	tcase_add_test(tc, test_stop_answers_blocked_reader);
 	tcase_add_test(tc, test_clients_counted);
 	tcase_add_test(tc, test_unsupported_requests);
+	if (!test_on_cuse())
+		tcase_add_test(tc, test_node_removed_is_failure);
 	suite_add_tcase(s, tc);
 
 	return harness_run(s);
