@@ -281,6 +281,10 @@ pid_t fork_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n)
 	pid_t pid = fork();
 
 	ck_assert_int_ge(pid, 0);
+	/* Check's SIGTERM handler survives fork() and would take the whole
+	 * test down with a child that is sent SIGTERM. */
+	if (pid == 0)
+		signal(SIGTERM, SIG_DFL);
 	if (pid == 0 && (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)) {
 		fprintf(stderr, "fork_as(%u): %s\n", (unsigned)uid, strerror(errno));
 		_exit(126);

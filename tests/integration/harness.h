@@ -51,9 +51,9 @@ int daemon_open(const struct daemon_proc *d, int flags);
  * asynchronous, so a test that counts on a close must wait for it. */
 void daemon_wait_clients(const struct daemon_proc *d, unsigned still_open);
 
-/* fork(); the child drops to uid/gid with exactly the supplementary groups
- * given (n may be 0) and gets 0, or exits 126 when it cannot; the parent
- * gets the child's pid. */
+/* fork(); the child gets SIGTERM's default action back, drops to uid/gid
+ * with exactly the supplementary groups given (n may be 0) and gets 0, or
+ * exits 126 when it cannot; the parent gets the child's pid. */
 pid_t fork_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n);
 
 /* Run the suite, say which transport it ran on; the exit status. */

@@ -109,8 +109,18 @@ static bool listed(pid_t pid)
 	return false;
 }
 
-/* A child that waits until killed, or until fd (if >= 0) reaches EOF. */
-static pid_t spawn_waiter(int fd)
+/* In a forked child: Check's handlers are inherited, and its SIGTERM
+ * handler would kill the whole test process group. */
+static void child_init(void)
+{
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+}
+
+/* A child that waits until killed, or, given a pipe, until its write end
+ * (closed in the child) is closed. */
+static pid_t spawn_waiter(const int *pipefd)
 {
 	pid_t pid = fork();
 
@@ -118,9 +128,10 @@ static pid_t spawn_waiter(int fd)
 	if (pid == 0) {
 		char c;
 
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		if (fd >= 0) {
-			while (read(fd, &c, 1) > 0)
+		child_init();
+		if (pipefd) {
+			close(pipefd[1]);
+			while (read(pipefd[0], &c, 1) > 0)
 				;
 			_exit(0);
 		}
@@ -132,7 +143,7 @@ static pid_t spawn_waiter(int fd)
 	return pid;
 }
 
-static pid_t spawn_sleeper(void) { return spawn_waiter(-1); }
+static pid_t spawn_sleeper(void) { return spawn_waiter(NULL); }
 
 static bool alive(pid_t pid) { return waitpid(pid, NULL, WNOHANG) == 0; }
 
@@ -255,7 +266,7 @@ START_TEST(test_self_signal_and_exit_leave_list)
 	self_killer = fork();
 	ck_assert_int_ge(self_killer, 0);
 	if (self_killer == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		child_init();
 		/* Once protected, end ourselves. */
 		if (read(go[0], &c, 1) == 1)
 			raise(SIGTERM);
@@ -270,7 +281,7 @@ START_TEST(test_self_signal_and_exit_leave_list)
 	wait_until_unlisted(self_killer);
 
 	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	exiter = spawn_waiter(pipefd[0]);
+	exiter = spawn_waiter(pipefd);
 	close(pipefd[0]);
 	ck_assert_int_eq(change_pids(KPROTECT_IOC_ADD_PIDS, 1, &exiter), 1);
 	close(pipefd[1]);  /* it exits now, unreaped */
@@ -290,7 +301,7 @@ START_TEST(test_reused_pid_not_protected)
 	if (!kill_guard())
 		return;
 	ck_assert_int_eq(pipe2(pipefd, O_CLOEXEC), 0);
-	old = spawn_waiter(pipefd[0]);
+	old = spawn_waiter(pipefd);
 	close(pipefd[0]);
 	ck_assert_int_eq(change_pids(KPROTECT_IOC_ADD_PIDS, 1, &old), 1);
 	close(pipefd[1]);
