@@ -175,7 +175,7 @@ static void *player_thread(void *userdata)
 {
 	struct melody_player *p = userdata;
 	struct melody_note note;
-	bool idle = true;
+	bool idle = true, nothing_follows;
 	uint64_t t = 0;
 
 	pthread_mutex_lock(&p->lock);
@@ -190,8 +190,14 @@ static void *player_thread(void *userdata)
 			t = now_nsec();
 		idle = false;
 		r = play_note(p, &note, &t, generation);
-		if (r < 0) {
-			/* Cut: silence at once, and start afresh. */
+		pthread_mutex_lock(&p->lock);
+		nothing_follows = !p->head;
+		pthread_mutex_unlock(&p->lock);
+		/* Cut, or the melody ends here: silence at once, before the note
+		 * counts as played, so that a DRAIN it completes returns to
+		 * silence, not to a tone that lingers until we are next
+		 * scheduled. The next note, if any comes, starts afresh. */
+		if (r < 0 || nothing_follows) {
 			output_silence(p);
 			idle = true;
 		}

@@ -45,7 +45,7 @@ uptime_s() { read -r up _ </proc/uptime && echo "$up"; }
 # --- modules, in dependency order (resolved on the host at build time) ------
 # cuse waits for the config: a systemd guest leaves it to modprobe@cuse.service.
 while read -r mod; do
-	[ -n "$mod" ] && [ "$mod" != cuse ] || continue
+	case $mod in "" | cuse) continue ;; esac
 	insmod "/lib/modules/$mod.ko" || die "insmod $mod failed"
 done </modules.list
 
