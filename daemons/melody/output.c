@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/input.h>
 #include <stdio.h>
@@ -154,11 +155,26 @@ static const struct melody_output_ops pcspkr_output = {
 
 #define ALSA_LATENCY_USEC 60000
 
+/* libasound writes its own diagnostics to stderr; ours say what matters,
+ * so its detail goes to the debug log. */
+static void alsa_log(const char *file, int line, const char *function, int err, const char *fmt, ...)
+{
+	char message[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	log_debug("ALSA %s:%d %s: %s%s%s", file, line, function, message, err ? ": " : "",
+		  err ? snd_strerror(err) : "");
+}
+
 static int alsa_open(struct melody_output *o, const char *arg)
 {
 	const char *device = arg ?: "default";
 	int r;
 
+	snd_lib_error_set_handler(alsa_log);
 	r = snd_pcm_open(&o->pcm, device, SND_PCM_STREAM_PLAYBACK, 0);
 	if (r < 0)
 		return log_full_errno(o->open_log_level, r, "Failed to open ALSA PCM %s: %s", device, snd_strerror(r));
