@@ -241,64 +241,71 @@ static int check_pids(const struct kprotect_pids *in)
 	return in->count == 0 || in->count > KPROTECT_PIDS_MAX ? -EINVAL : 0;
 }
 
+/* Who asks is checked before what is asked. */
+static int check_pid_change(struct kprotect *k, fuse_req_t req, const struct kprotect_pids *pids)
+{
+	int r = check_admin(k, req);
+
+	return r < 0 ? r : check_pids(pids);
+}
+
+static int kprotect_remove_pid(struct kprotect *k, uint32_t pid)
+{
+	if (!pid_set_find(&k->pids, pid))
+		return 0;
+	kprotect_forget_pid(k, pid);
+	return 1;
+}
+
+/* ADD_PIDS and REMOVE_PIDS: change each pid in turn and answer the count
+ * done, the book's partial success. change returns 1 done, 0 skipped,
+ * -ENOSPC when nothing more can be done. */
+static int change_pids(struct cusekit_client *c, fuse_req_t req, const struct kprotect_pids *pids,
+		       struct kprotect_pids *result, int (*change)(struct kprotect *k, uint32_t pid),
+		       const char *verb)
+{
+	struct kprotect *k = cusekit_client_userdata(c);
+	uint32_t done = 0;
+
+	for (uint32_t i = 0; i < pids->count; i++) {
+		int r = change(k, pids->pids[i]);
+
+		if (r == -ENOSPC)
+			break;
+		if (r > 0)
+			done++;
+	}
+	if (done > 0) {
+		log_info("%s %" PRIu32 " of %" PRIu32 " pids for uid %u.", verb, done, pids->count,
+			 (unsigned)cusekit_caller(req)->uid);
+		kprotect_changed(c);
+	}
+	*result = *pids;
+	result->count = done;
+	return 0;
+}
+
 static int kprotect_ioc_add_pids(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
-	const struct kprotect_pids *pids = in;
-	struct kprotect_pids *result = out;
-	uint32_t added = 0;
 	int r;
 
-	r = check_admin(k, req);
-	if (r >= 0)
-		r = check_pids(pids);
+	r = check_pid_change(k, req, in);
 	if (r < 0)
 		return r;
 	if (!k->kill_guard)
 		return -EOPNOTSUPP;
-	for (uint32_t i = 0; i < pids->count; i++) {
-		r = kprotect_add_pid(k, pids->pids[i]);
-		if (r == -ENOSPC)
-			break;
-		if (r > 0)
-			added++;
-	}
-	if (added > 0) {
-		log_info("Protected %" PRIu32 " of %" PRIu32 " pids for uid %u.", added, pids->count,
-			 (unsigned)cusekit_caller(req)->uid);
-		kprotect_changed(c);
-	}
-	*result = *pids;
-	result->count = added;
-	return 0;
+	return change_pids(c, req, in, out, kprotect_add_pid, "Protected");
 }
 
 static int kprotect_ioc_remove_pids(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
 {
-	struct kprotect *k = cusekit_client_userdata(c);
-	const struct kprotect_pids *pids = in;
-	struct kprotect_pids *result = out;
-	uint32_t removed = 0;
 	int r;
 
-	r = check_admin(k, req);
-	if (r >= 0)
-		r = check_pids(pids);
+	r = check_pid_change(cusekit_client_userdata(c), req, in);
 	if (r < 0)
 		return r;
-	for (uint32_t i = 0; i < pids->count; i++)
-		if (pid_set_find(&k->pids, pids->pids[i])) {
-			kprotect_forget_pid(k, pids->pids[i]);
-			removed++;
-		}
-	if (removed > 0) {
-		log_info("Unprotected %" PRIu32 " of %" PRIu32 " pids for uid %u.", removed, pids->count,
-			 (unsigned)cusekit_caller(req)->uid);
-		kprotect_changed(c);
-	}
-	*result = *pids;
-	result->count = removed;
-	return 0;
+	return change_pids(c, req, in, out, kprotect_remove_pid, "Unprotected");
 }
 
 static int kprotect_ioc_clear(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)

@@ -10,6 +10,7 @@
 #include "macro.h"
 #include "../../daemons/kprotect/proc-pid.h"
 #include "../../daemons/kprotect/rules.h"
+#include "../check-run.h"
 
 START_TEST(test_pid_set_sorted_and_unique)
 {
@@ -209,11 +210,5 @@ static Suite *kprotect_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(kprotect_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(kprotect_suite());
 }
