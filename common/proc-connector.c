@@ -82,10 +82,15 @@ static void pc_parse(const void *buf, size_t len,
 		if (nlh->nlmsg_type != NLMSG_DONE ||
 		    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*msg) + sizeof(struct proc_event)))
 			continue;
+		struct proc_event ev;
+
 		if (msg->id.idx != CN_IDX_PROC || msg->id.val != CN_VAL_PROC ||
 		    msg->len < sizeof(struct proc_event))
 			continue;
-		fn(pc, msg, (const struct proc_event *)msg->data);
+		/* The event sits 4 bytes past 8-byte alignment (nlmsghdr 16, cn_msg
+		 * 20): copy it out rather than read 64-bit fields in place. */
+		memcpy(&ev, msg->data, sizeof(ev));
+		fn(pc, msg, &ev);
 	}
 }
 

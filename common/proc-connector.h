@@ -22,7 +22,7 @@
 
 struct proc_connector;
 
-/* Called on the loop for each event; ev points into the received message. */
+/* Called on the loop for each event; ev is valid during the call only. */
 typedef void (*proc_connector_event_fn)(const struct proc_event *ev, void *userdata);
 /* The kernel dropped events (ENOBUFS on the socket): n unknown. */
 typedef void (*proc_connector_overrun_fn)(void *userdata);
