@@ -179,6 +179,22 @@ static int kprotect_deny_exec(struct kprotect *k, const char *path)
 	return 1;
 }
 
+/* A denied file deleted since: its rule goes by the name it was denied
+ * under. Decisions look up the set, so the file (if another link keeps it)
+ * runs again; the kernel's inode mark lingers harmlessly until the inode
+ * goes. */
+static int kprotect_allow_deleted(struct kprotect *k, const char *path)
+{
+	struct exec_rule *rule = exec_set_find_path(&k->execs, path);
+
+	if (!rule)
+		return -ENOENT;
+	log_info("%s is gone: removing the rule it was denied under.", path);
+	exec_set_remove(&k->execs, rule->dev, rule->ino);
+	k->dirty = true;
+	return 0;
+}
+
 static int kprotect_allow_exec(struct kprotect *k, const char *path)
 {
 	_cleanup_close_ int fd = -1;
@@ -186,6 +202,8 @@ static int kprotect_allow_exec(struct kprotect *k, const char *path)
 	int r;
 
 	fd = open_regular(path, &st);
+	if (fd == -ENOENT)
+		return kprotect_allow_deleted(k, path);
 	if (fd < 0)
 		return fd;
 	if (!exec_set_remove(&k->execs, (uint64_t)st.st_dev, (uint64_t)st.st_ino))

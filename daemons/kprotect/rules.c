@@ -116,6 +116,14 @@ struct exec_rule *exec_set_find(const struct exec_set *s, uint64_t dev, uint64_t
 	return NULL;
 }
 
+struct exec_rule *exec_set_find_path(const struct exec_set *s, const char *path)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (!strcmp(s->rules[i].path, path))
+			return &s->rules[i];
+	return NULL;
+}
+
 int exec_set_add(struct exec_set *s, uint64_t dev, uint64_t ino, const char *path)
 {
 	char *copy;

@@ -53,6 +53,8 @@ struct exec_set {
 int exec_set_init(struct exec_set *s, size_t capacity);
 void exec_set_done(struct exec_set *s);
 struct exec_rule *exec_set_find(const struct exec_set *s, uint64_t dev, uint64_t ino);
+/* The rule made under path: for a denied file that no longer exists there. */
+struct exec_rule *exec_set_find_path(const struct exec_set *s, const char *path);
 /* 1: added; 0: already denied; -ENOSPC: full; -ENOMEM. */
 int exec_set_add(struct exec_set *s, uint64_t dev, uint64_t ino, const char *path);
 bool exec_set_remove(struct exec_set *s, uint64_t dev, uint64_t ino);

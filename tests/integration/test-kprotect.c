@@ -551,6 +551,14 @@ START_TEST(test_exec_denied_by_identity)
 	ck_assert_int_eq(run(renamed), 0);
 	ck_assert_uint_eq(get_status().exec_count, 0);
 	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, link_path), -ENOENT);
+
+	/* Denied, then deleted: the rule goes by the name it was denied under. */
+	copy_file("/bin/true", bin);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_DENY_EXEC, bin), 0);
+	ck_assert_int_eq(unlink(bin), 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, bin), 0);
+	ck_assert_uint_eq(get_status().exec_count, 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, bin), -ENOENT);
 }
 END_TEST
 

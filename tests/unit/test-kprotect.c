@@ -108,6 +108,8 @@ START_TEST(test_exec_set)
 	ck_assert_int_eq(exec_set_add(&s, 1, 12, "/d"), -ENOSPC);
 	ck_assert_ptr_nonnull(exec_set_find(&s, 2, 10));
 	ck_assert_ptr_null(exec_set_find(&s, 2, 11));
+	ck_assert_uint_eq(exec_set_find_path(&s, "/c")->ino, 11);
+	ck_assert_ptr_null(exec_set_find_path(&s, "/a-hardlink")); /* rules keep the first name */
 
 	ck_assert_uint_eq(exec_set_page(&s, 1, page, KPROTECT_EXEC_PAGE), 2);
 	ck_assert_str_eq(page[0].path, "/b");
