@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <sched.h>
 #include <stdio.h>
@@ -11,6 +10,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "proc-stat.h"
 #include "thread.h"
 
 /* Reads a small /proc file of the thread through its fd. Any failure means
@@ -29,32 +29,15 @@ static int read_proc(int proc_fd, const char *name, char *buf, size_t size)
 	return 0;
 }
 
-/* stat: "tid (comm) state ppid ..." where comm may hold spaces and
- * parentheses: fields are counted from the last ')'. */
 static int read_stat(int proc_fd, uint64_t *start_time, char comm[16])
 {
-	char buf[1024], *open_paren, *close_paren, *p;
+	char buf[1024];
 	int r;
 
 	r = read_proc(proc_fd, "stat", buf, sizeof(buf));
 	if (r < 0)
 		return r;
-	open_paren = strchr(buf, '(');
-	close_paren = strrchr(buf, ')');
-	if (!open_paren || !close_paren || close_paren < open_paren)
-		return -EIO;
-	if (comm)
-		snprintf(comm, 16, "%.*s", (int)(close_paren - open_paren - 1), open_paren + 1);
-	p = close_paren + 1;
-	/* Field 3 follows the ')'; start time is field 22. */
-	for (int field = 2; field < 22; field++) {
-		p = strchr(p + 1, ' ');
-		if (!p)
-			return -EIO;
-	}
-	if (sscanf(p, " %" SCNu64, start_time) != 1)
-		return -EIO;
-	return 0;
+	return proc_stat_parse(buf, comm, NULL, start_time) < 0 ? -EIO : 0;
 }
 
 static int read_status(int proc_fd, struct thread_info *info)

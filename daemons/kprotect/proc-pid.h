@@ -5,10 +5,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Parse the text of /proc/<pid>/stat: the state letter (field 3) and the
- * start time (field 22). -EBADMSG if it does not parse. */
-int proc_stat_parse(const char *text, char *ret_state, uint64_t *ret_start_time);
-
 /* The start time of the live process (or thread) pid; -ESRCH when there is
  * none or it is a zombie. */
 int proc_pid_start_time(uint32_t pid, uint64_t *ret);

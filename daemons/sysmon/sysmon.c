@@ -28,6 +28,7 @@
 
 #include "device.h"
 #include "log.h"
+#include "proc-stat.h"
 #include "macro.h"
 #include "proc-connector.h"
 #include "record.h"
@@ -271,28 +272,6 @@ static void sysmon_overrun(struct sysmon *sm, const char *source)
 }
 
 /* /proc */
-
-/* The first number of a "Name:\t..." line of /proc/<pid>/status. */
-static int proc_status_field(pid_t pid, const char *name, unsigned *ret)
-{
-	char path[64], buf[4096];
-	_cleanup_close_ int fd = -1;
-	const char *p;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = 0;
-	for (p = buf; p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
-		if (!strncmp(p, name, strlen(name)) && sscanf(p + strlen(name), "%u", ret) == 1)
-			return 0;
-	return -ESRCH;
-}
 
 /* The real uid of a process, or SM_UID_UNKNOWN when it is gone. */
 static uint32_t proc_uid(pid_t pid)

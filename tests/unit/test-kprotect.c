@@ -11,6 +11,7 @@
 #include "../../daemons/kprotect/proc-pid.h"
 #include "../../daemons/kprotect/rules.h"
 #include "../check-run.h"
+#include "proc-stat.h"
 
 START_TEST(test_pid_set_sorted_and_unique)
 {
@@ -177,12 +178,12 @@ START_TEST(test_proc_stat_parse)
 	/* A command name with spaces and parentheses. */
 	ck_assert_int_eq(proc_stat_parse("123 (a) b (c)) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
 					 "987654 1000 100 18446744073709551615",
-					 &state, &start_time),
+					 NULL, &state, &start_time),
 			 0);
 	ck_assert_int_eq(state, 'S');
 	ck_assert_uint_eq(start_time, 987654);
-	ck_assert_int_eq(proc_stat_parse("123 (x S 1", &state, &start_time), -EBADMSG);
-	ck_assert_int_eq(proc_stat_parse("123 (x) S 1 2", &state, &start_time), -EBADMSG);
+	ck_assert_int_eq(proc_stat_parse("123 (x S 1", NULL, &state, &start_time), -EBADMSG);
+	ck_assert_int_eq(proc_stat_parse("123 (x) S 1 2", NULL, &state, &start_time), -EBADMSG);
 
 	ck_assert_int_eq(proc_pid_start_time((uint32_t)getpid(), &start_time), 0);
 	ck_assert_int_eq(proc_pid_start_time((uint32_t)getpid(), &again), 0);
