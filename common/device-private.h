@@ -47,8 +47,10 @@ static inline gid_t device_node_gid(const struct cusekit_device *d)
 }
 /* The node exists: apply its owner and mode, tell systemd we are ready. */
 void device_node_ready(struct cusekit_device *d);
-/* Answer everything pending with error and forget every client. */
+/* Answer everything pending with error. */
 void device_answer_all_pending(struct cusekit_device *d, int error);
+/* At exit: answer what is pending (ENODEV) and release every client. */
+void device_free_clients(struct cusekit_device *d);
 
 /* One way of making the node exist. */
 struct transport {

@@ -155,6 +155,15 @@ static void client_free(struct cusekit_client *c)
 	free(c);
 }
 
+void device_free_clients(struct cusekit_device *d)
+{
+	struct list_node *i, *tmp;
+
+	device_answer_all_pending(d, ENODEV);
+	list_for_each_safe(i, tmp, &d->clients)
+		client_free(list_entry(i, struct cusekit_client, link));
+}
+
 void device_open(struct cusekit_device *d, fuse_req_t req, struct fuse_file_info *fi)
 {
 	const struct fuse_ctx *ctx = fuse_req_ctx(req);

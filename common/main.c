@@ -193,19 +193,8 @@ static int serve(struct cusekit_device *d)
 
 static void device_free(struct cusekit_device *d)
 {
-	struct list_node *i, *tmp;
-
 	/* Clients still open at exit are gone with the channel. */
-	list_for_each_safe(i, tmp, &d->clients) {
-		struct cusekit_client *c = list_entry(i, struct cusekit_client, link);
-
-		if (d->ops->release)
-			d->ops->release(c);
-		if (c->poll_handle)
-			fuse_pollhandle_destroy(c->poll_handle);
-		list_del(&c->link);
-		free(c);
-	}
+	device_free_clients(d);
 	sd_event_source_disable_unref(d->fuse_source);
 	sd_event_source_disable_unref(d->save_timer);
 	if (d->session)
