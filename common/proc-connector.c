@@ -170,7 +170,6 @@ static int pc_subscribe(struct proc_connector *pc)
 
 static void pc_dispatch(struct proc_connector *pc, const struct cn_msg *msg, const struct proc_event *ev)
 {
-	(void)msg;
 	/* Acks (PROC_EVENT_NONE) of other listeners come here too. */
 	if (ev->what & pc->event_mask)
 		pc->on_event(ev, pc->userdata);
@@ -182,9 +181,6 @@ static int pc_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	_Alignas(8) unsigned char buf[PROC_CONNECTOR_MSG_MAX];
 	ssize_t n;
 
-	(void)s;
-	(void)fd;
-	(void)revents;
 	/* A bounded batch, so a storm cannot starve the rest of the loop. */
 	for (int i = 0; i < 256; i++) {
 		n = pc_recv(pc, buf, sizeof(buf));

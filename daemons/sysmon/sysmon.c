@@ -28,7 +28,7 @@
 
 #include "device.h"
 #include "log.h"
-#include "proc-stat.h"
+#include "procfs.h"
 #include "macro.h"
 #include "proc-connector.h"
 #include "record.h"
@@ -53,7 +53,6 @@ struct sysmon {
 	sd_event_source *fanotify_source;
 	pid_t self;
 	uint64_t kernel_overruns;
-	unsigned char *read_buffer;  /* SYSMON_READ_MAX; one loop, one reply at a time */
 };
 
 struct reader {
@@ -62,7 +61,8 @@ struct reader {
 	bool see_all;                /* root or cusekit-sysmon at open time */
 	uid_t uid;                   /* otherwise: only this real uid */
 	int eventfd;                 /* our reference to the reader's eventfd, or -1 */
-	struct list_node reads;      /* deferred reads, cusekit_pending.link */
+	struct cusekit_waitq reads;  /* blocked reads */
+	struct sm_fill answered;     /* what the last answer took from the queue */
 };
 
 static struct reader *reader_of(struct cusekit_client *c) { return c->private; }
@@ -77,62 +77,55 @@ static uint64_t now_ns(clockid_t clock)
 
 /* Reading */
 
-/* Answers one read from the reader's queue; 0, or -EAGAIN when there is
- * nothing (the request is then still unanswered). */
-static int reader_answer(struct sysmon *sm, struct reader *rd, fuse_req_t req, size_t size)
+/* Whole records from the reader's queue, or -EAGAIN when there are none.
+ * They leave the queue once the answer reached the reader (read_done). */
+static ssize_t reader_answer(struct reader *rd, struct cusekit_request *req, size_t size)
 {
-	struct sm_fill fill;
+	void *buffer = cusekit_request_buffer(req);
 	int r;
 
+	if (!buffer)
+		return -ENOMEM;
 	size = MIN(size, (size_t)SYSMON_READ_MAX);
-	r = sm_queue_fill(&rd->queue, sm->read_buffer, size, now_ns(CLOCK_REALTIME), &fill);
-	if (r == -EAGAIN)
+	r = sm_queue_fill(&rd->queue, buffer, size, now_ns(CLOCK_REALTIME), &rd->answered);
+	if (r < 0)
 		return r;
-	if (r < 0) {
-		fuse_reply_err(req, -r);
-		return 0;
-	}
 	/* The kernel splits a read() larger than the transport's request size
 	 * (128 KiB and up) and asks for the rest after a reply that fills a
 	 * request exactly; that request would block. Keep such replies short. */
-	if (size >= SYSMON_SPLIT_READ_MIN && fill.bytes == size && fill.records + fill.lost > 1)
-		sm_fill_drop_last(&rd->queue, &fill);
-	/* Dequeue only what reached the reader: an interrupted request keeps
-	 * its records queued. */
-	if (fuse_reply_buf(req, (const char *)sm->read_buffer, fill.bytes) == 0)
-		sm_queue_consume(&rd->queue, &fill);
-	return 0;
+	if (size >= SYSMON_SPLIT_READ_MIN && rd->answered.bytes == size && rd->answered.records + rd->answered.lost > 1)
+		sm_fill_drop_last(&rd->queue, &rd->answered);
+	return (ssize_t)rd->answered.bytes;
 }
 
-static void reader_complete_reads(struct sysmon *sm, struct reader *rd)
+static ssize_t reader_try(struct cusekit_waitq *q, struct cusekit_request *req)
 {
-	while (!list_empty(&rd->reads) && sm_queue_ready(&rd->queue)) {
-		struct cusekit_pending *p = list_first_entry(&rd->reads, struct cusekit_pending, link);
-		size_t size = *(size_t *)p->payload;
-
-		(void)reader_answer(sm, rd, cusekit_pending_take(p), size);
-	}
+	return reader_answer(q->userdata, req, cusekit_request_size(req));
 }
 
-static void sysmon_read(struct cusekit_client *c, fuse_req_t req, size_t size, bool nonblock)
+static const struct cusekit_waitq_ops reader_ops = { .try_answer = reader_try };
+
+static ssize_t sysmon_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
 {
-	struct sysmon *sm = cusekit_client_userdata(c);
 	struct reader *rd = reader_of(c);
-	struct cusekit_pending *p;
+	ssize_t r = -EAGAIN;
 
 	/* Earlier blocked reads go first. */
-	if (list_empty(&rd->reads) && reader_answer(sm, rd, req, size) == 0)
-		return;
-	if (nonblock) {
-		fuse_reply_err(req, EAGAIN);
-		return;
-	}
+	if (cusekit_waitq_empty(&rd->reads))
+		r = reader_answer(rd, req, size);
+	if (r != -EAGAIN || cusekit_request_nonblock(req))
+		return r;
 	/* Interrupted: the framework answers EINTR; the records stay queued. */
-	p = cusekit_defer(c, req, NULL, sizeof(size));
-	if (!p)
-		return;
-	memcpy(p->payload, &size, sizeof(size));
-	list_add_tail(&rd->reads, &p->link);
+	return cusekit_park(&rd->reads, req);
+}
+
+/* An interrupted reader's records stay queued. */
+static void sysmon_read_done(struct cusekit_client *c, size_t bytes, bool delivered)
+{
+	struct reader *rd = reader_of(c);
+
+	if (delivered)
+		sm_queue_consume(&rd->queue, &rd->answered);
 }
 
 static unsigned sysmon_poll(struct cusekit_client *c)
@@ -160,7 +153,7 @@ static void reader_queued(struct sysmon *sm, struct cusekit_client *c, bool was_
 {
 	struct reader *rd = reader_of(c);
 
-	reader_complete_reads(sm, rd);
+	cusekit_waitq_run(&rd->reads);
 	if (!was_ready && sm_queue_ready(&rd->queue))
 		reader_signal(rd);
 	cusekit_client_wake(c);
@@ -259,7 +252,6 @@ static void overrun_one(struct cusekit_client *c, void *arg)
 	struct reader *rd = reader_of(c);
 	bool was_ready = sm_queue_ready(&rd->queue);
 
-	(void)arg;
 	sm_queue_overrun(&rd->queue);
 	reader_queued(cusekit_client_userdata(c), c, was_ready);
 }
@@ -281,38 +273,15 @@ static uint32_t proc_uid(pid_t pid)
 	return proc_status_field(pid, "Uid:", &uid) < 0 ? SM_UID_UNKNOWN : uid;
 }
 
-/* A caller's thread id to its process id (pidfd_open wants the leader). */
-static pid_t proc_tgid(pid_t tid)
-{
-	unsigned tgid;
-	int r = proc_status_field(tid, "Tgid:", &tgid);
-
-	return r < 0 ? r : (pid_t)tgid;
-}
-
-static size_t proc_read_link(const char *path, char *buf, size_t size)
-{
-	ssize_t n = readlink(path, buf, size - 1);
-
-	n = MAX(n, (ssize_t)0);
-	buf[n] = 0;
-	return (size_t)n;
-}
-
+/* argv as /proc/<pid>/cmdline has it (NUL after each argument). */
 static size_t proc_cmdline(pid_t pid, char *buf, size_t size)
 {
 	char path[64];
-	_cleanup_close_ int fd = -1;
-	size_t len = 0;
 	ssize_t n;
 
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	while (len < size && (n = read(fd, buf + len, size - len)) > 0)
-		len += (size_t)n;
-	return len;
+	n = proc_read(AT_FDCWD, path, buf, size);
+	return n < 0 ? 0 : (size_t)n;
 }
 
 /* Process events */
@@ -353,11 +322,11 @@ static struct sm_record *record_from_proc_event(struct sysmon *sm, const struct 
 	}
 	case PROC_EVENT_EXEC: {
 		const struct exec_proc_event *x = &ev->event_data.exec;
-		char path[64], image[PATH_MAX], cmdline[SM_STRING_MAX];
+		char path[64], image[PATH_MAX], cmdline[SM_STRING_MAX + 1];
 		size_t image_len, cmdline_len;
 
 		snprintf(path, sizeof(path), "/proc/%d/exe", (int)x->process_tgid);
-		image_len = proc_read_link(path, image, sizeof(image));
+		image_len = (size_t)MAX(proc_read_link(path, image, sizeof(image)), 0);
 		cmdline_len = proc_cmdline(x->process_tgid, cmdline, sizeof(cmdline));
 		return sm_record_exec(time_ns, x->process_tgid, sysmon_uid(sm, x->process_tgid), image, image_len,
 				      cmdline, cmdline_len);
@@ -411,7 +380,7 @@ static void fanotify_event(struct sysmon *sm, const struct fanotify_event_metada
 	size_t len;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
-	len = proc_read_link(link, path, sizeof(path));
+	len = (size_t)MAX(proc_read_link(link, path, sizeof(path)), 0);
 	if (m->mask & FAN_OPEN_EXEC)
 		sysmon_deliver(sm, sm_record_path(SYSMON_IMAGE_LOAD, now_ns(CLOCK_REALTIME), m->pid,
 						  sysmon_uid(sm, m->pid), path, len));
@@ -426,8 +395,6 @@ static int on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userd
 	_Alignas(struct fanotify_event_metadata) unsigned char buf[16384];
 	ssize_t n;
 
-	(void)s;
-	(void)revents;
 	for (int i = 0; i < 64; i++) {
 		n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -452,8 +419,6 @@ static unsigned fanotify_watch_dirs;
 
 static int watch_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
 {
-	(void)st;
-	(void)ftw;
 	if (type != FTW_D)
 		return 0;
 	if (fanotify_mark(fanotify_watch_fd, FAN_MARK_ADD, FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD, AT_FDCWD, path) < 0)
@@ -502,9 +467,6 @@ static int sysmon_start(struct cusekit_device *d)
 
 	sm->device = d;
 	sm->self = getpid();
-	sm->read_buffer = malloc(SYSMON_READ_MAX);
-	if (!sm->read_buffer)
-		return log_oom();
 	if (!sm->watch) {
 		sm->watch = calloc(2, sizeof(char *));
 		if (!sm->watch || !(sm->watch[0] = strdup("/etc")))
@@ -532,7 +494,6 @@ static void sysmon_destroy(struct cusekit_device *d)
 	for (char **w = sm->watch; w && *w; w++)
 		free(*w);
 	free(sm->watch);
-	free(sm->read_buffer);
 }
 
 struct count_uid {
@@ -549,14 +510,14 @@ static void count_unprivileged(struct cusekit_client *c, void *arg)
 		count->n++;
 }
 
-static int sysmon_open(struct cusekit_client *c, fuse_req_t req)
+static int sysmon_open(struct cusekit_client *c, struct cusekit_request *req)
 {
 	struct sysmon *sm = cusekit_client_userdata(c);
-	struct count_uid count = { .uid = c->opener_uid };
+	struct count_uid count = { .uid = c->opener.uid };
 	struct reader *rd;
 	int privileged;
 
-	privileged = cusekit_caller_privileged(req, cusekit_device_group(c->device));
+	privileged = cusekit_request_privileged(req, cusekit_device_group(c->device));
 	if (privileged < 0)
 		return privileged;
 	/* Queues cost memory: a user who sees only their own events gets a
@@ -572,9 +533,9 @@ static int sysmon_open(struct cusekit_client *c, fuse_req_t req)
 	sm_queue_init(&rd->queue, sm->queue_bytes);
 	rd->filter = (struct sm_filter){ .type_mask = SYSMON_TYPES_ALL };
 	rd->see_all = privileged;
-	rd->uid = c->opener_uid;
+	rd->uid = c->opener.uid;
 	rd->eventfd = -1;
-	list_init(&rd->reads);
+	cusekit_waitq_init(&rd->reads, &reader_ops, rd);
 	c->private = rd;
 	return 0;
 }
@@ -592,13 +553,11 @@ static void sysmon_release(struct cusekit_client *c)
 
 /* ioctls */
 
-static int sysmon_set_filter(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int sysmon_set_filter(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	const struct sysmon_filter *f = in;
 	struct reader *rd = reader_of(c);
 
-	(void)req;
-	(void)out;
 	if ((f->type_mask & ~SYSMON_TYPES_ALL) || (f->flags & ~(SYSMON_FILTER_PID | SYSMON_FILTER_UID)))
 		return -EINVAL;
 	rd->filter = (struct sm_filter){ f->type_mask, f->flags, f->pid, f->uid };
@@ -607,13 +566,11 @@ static int sysmon_set_filter(struct cusekit_client *c, fuse_req_t req, const voi
 	return 0;
 }
 
-static int sysmon_get_stats(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int sysmon_get_stats(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	const struct sm_queue *q = &reader_of(c)->queue;
 	struct sysmon_stats *s = out;
 
-	(void)req;
-	(void)in;
 	*s = (struct sysmon_stats){
 		.delivered = q->delivered,
 		.dropped = q->dropped_total,
@@ -630,20 +587,20 @@ static bool fd_is_eventfd(int fd)
 	char link[64], target[64];
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	proc_read_link(link, target, sizeof(target));
-	return !strcmp(target, "anon_inode:[eventfd]");
+	return proc_read_link(link, target, sizeof(target)) > 0 && !strcmp(target, "anon_inode:[eventfd]");
 }
 
 /* Our own reference to fd in the caller's process. */
-static int caller_fd(fuse_req_t req, int fd)
+static int caller_fd(struct cusekit_request *req, int fd)
 {
 	_cleanup_close_ int pidfd = -1;
 	_cleanup_close_ int copy = -1;
 	pid_t pid;
+	int r;
 
-	pid = proc_tgid(cusekit_caller(req)->pid);
-	if (pid < 0)
-		return pid;
+	r = proc_tgid(cusekit_request_caller(req)->pid, &pid);
+	if (r < 0)
+		return r;
 	pidfd = pidfd_open(pid, 0);
 	if (pidfd < 0)
 		return negative_errno();
@@ -655,13 +612,12 @@ static int caller_fd(fuse_req_t req, int fd)
 	return TAKE_FD(copy);
 }
 
-static int sysmon_set_eventfd(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int sysmon_set_eventfd(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	const struct sysmon_eventfd *e = in;
 	struct reader *rd = reader_of(c);
 	int fd = -1;
 
-	(void)out;
 	if (e->reserved)
 		return -EINVAL;
 	if (e->fd >= 0) {
@@ -690,15 +646,12 @@ static const struct cusekit_ioctl sysmon_ioctls[] = {
 static int parse_queue_bytes(void *userdata, const char *arg)
 {
 	struct sysmon *sm = userdata;
-	unsigned long long v;
-	char *end;
+	long long v;
+	int r = cusekit_parse_integer(arg, SYSMON_QUEUE_BYTES_MIN, SYSMON_QUEUE_BYTES_MAX, &v);
 
-	errno = 0;
-	v = strtoull(arg, &end, 10);
-	if (errno || end == arg || *end || v < SYSMON_QUEUE_BYTES_MIN || v > SYSMON_QUEUE_BYTES_MAX)
-		return -EINVAL;
-	sm->queue_bytes = (size_t)v;
-	return 0;
+	if (r >= 0)
+		sm->queue_bytes = (size_t)v;
+	return r;
 }
 
 static int parse_watch(void *userdata, const char *arg)
@@ -737,7 +690,6 @@ static int parse_journal(void *userdata, const char *arg)
 {
 	struct sysmon *sm = userdata;
 
-	(void)arg;
 	sm->journal = true;
 	return 0;
 }
@@ -749,24 +701,28 @@ static const struct cusekit_option sysmon_options[] = {
 	{}
 };
 
-static const struct cusekit_device_ops sysmon_device = {
+static void sysmon_init(void *userdata)
+{
+	struct sysmon *sm = userdata;
+
+	sm->queue_bytes = SYSMON_QUEUE_BYTES_DEFAULT;
+	sm->fanotify_fd = -1;
+}
+
+const struct cusekit_device_ops sysmon_device = {
 	.name = "sysmon",
 	.description = "Serve /dev/cusekit/sysmon: process, thread, image and file events, per-reader queues.",
 	.node_mode = 0666,
 	.node_group = "cusekit-sysmon",
 	.options = sysmon_options,
+	.size = sizeof(struct sysmon),
+	.init = sysmon_init,
 	.start = sysmon_start,
 	.destroy = sysmon_destroy,
 	.open = sysmon_open,
 	.release = sysmon_release,
 	.read = sysmon_read,
+	.read_done = sysmon_read_done,
 	.poll = sysmon_poll,
 	.ioctls = sysmon_ioctls,
 };
-
-int main(int argc, char *argv[])
-{
-	struct sysmon sysmon = { .queue_bytes = SYSMON_QUEUE_BYTES_DEFAULT, .fanotify_fd = -1 };
-
-	return cusekit_main(argc, argv, &sysmon_device, &sysmon);
-}

@@ -269,7 +269,6 @@ static pid_t thread_tid;
 
 static void *thread_main(void *arg)
 {
-	(void)arg;
 	thread_tid = gettid();
 	return NULL;
 }
@@ -594,7 +593,6 @@ static void *blocked_read_main(void *arg)
 /* Sure (enough) that the thread sits in read(): its state is S. */
 static void await_blocked(pthread_t t)
 {
-	(void)t;
 	usleep(200000 * test_timeout_scale());
 }
 

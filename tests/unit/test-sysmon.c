@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemons/sysmon/record.h"
-#include "../../daemons/sysmon/uid-table.h"
-#include "../check-run.h"
+#include "record.h"
+#include "uid-table.h"
+#include "check-run.h"
 
 static struct sm_record *exit_record(uint32_t pid)
 {
