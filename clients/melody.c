@@ -26,6 +26,7 @@
 #include <cusekit/melody.h>
 
 #include "client.h"
+#include "parse.h"
 
 /* beep's defaults. */
 #define DEFAULT_FREQUENCY 440
@@ -70,12 +71,9 @@ static void score_add(struct score *s, struct melody_note note)
 /* A whole decimal number that fits in 32 bits. */
 static bool parse_u32(const char *text, __u32 *ret)
 {
-	unsigned long long v;
-	char *end;
+	long long v;
 
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (errno || end == text || *end || *text == '-' || v > UINT32_MAX)
+	if (cusekit_parse_integer(text, 0, UINT32_MAX, &v) < 0)
 		return false;
 	*ret = (__u32)v;
 	return true;

@@ -42,6 +42,7 @@
 #include <systemd/sd-event.h>
 
 #include "list.h"
+#include "parse.h"
 #include "request.h"
 #include "waitq.h"
 
@@ -79,9 +80,6 @@ struct cusekit_option {
 	int (*parse)(void *userdata, const char *arg);
 };
 
-/* The one integer parser for option values: decimal, an optional '-', no
- * spaces, within [min, max]. 0, or -EINVAL. */
-int cusekit_parse_integer(const char *arg, long long min, long long max, long long *ret);
 
 struct cusekit_device_ops {
 	const char *name;           /* "zero": node cusekit/zero, config zero.conf */
