@@ -19,5 +19,10 @@
 /* The limits a grant leaves: each of soft and hard at most bound. */
 struct rlimit rttime_bounded(struct rlimit now, rlim_t bound_usec);
 
-/* Bound pid's RLIMIT_RTTIME: 0 or -errno; *ret (may be NULL): the limits now. */
+/* The RLIMIT_RTTIME line of a /proc/<pid>/limits text. */
+int rttime_parse_limits(const char *text, struct rlimit *ret);
+
+/* Bound pid's RLIMIT_RTTIME: 0 or -errno (-EPERM: it is not bounded and we
+ * may not bound it: another user's process, and no CAP_SYS_RESOURCE); *ret
+ * (may be NULL): the limits now. */
 int rttime_apply(pid_t pid, rlim_t bound_usec, struct rlimit *ret);

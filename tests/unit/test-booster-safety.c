@@ -101,6 +101,25 @@ START_TEST(test_rttime_bounded)
 }
 END_TEST
 
+START_TEST(test_rttime_parse_limits)
+{
+	static const char limits[] =
+		"Limit                     Soft Limit           Hard Limit           Units     \n"
+		"Max realtime priority     0                    0                    \n"
+		"Max realtime timeout      unlimited            unlimited            us        \n";
+	static const char bounded[] = "x\nMax realtime timeout      50000                200000               us\n";
+	struct rlimit r;
+
+	ck_assert_int_eq(rttime_parse_limits(limits, &r), 0);
+	ck_assert(r.rlim_cur == RLIM_INFINITY && r.rlim_max == RLIM_INFINITY);
+	ck_assert_int_eq(rttime_parse_limits(bounded, &r), 0);
+	ck_assert_uint_eq(r.rlim_cur, 50000);
+	ck_assert_uint_eq(r.rlim_max, 200000);
+	ck_assert_int_eq(rttime_parse_limits("Max realtime priority 0 0\n", &r), -EBADMSG);
+	ck_assert_int_eq(rttime_parse_limits("x\nMax realtime timeout  12x  5 us\n", &r), -EBADMSG);
+}
+END_TEST
+
 START_TEST(test_rttime_apply)
 {
 	struct rlimit now;
@@ -154,6 +173,7 @@ int main(void)
 	tcase_add_test(tc, test_ratelimit_forgets_users);
 	tcase_add_test(tc, test_canary_judge);
 	tcase_add_test(tc, test_rttime_bounded);
+	tcase_add_test(tc, test_rttime_parse_limits);
 	tcase_add_test(tc, test_rttime_apply);
 	tcase_add_test(tc, test_autogroup_parse);
 	tcase_add_test(tc, test_autogroup_wanted);
