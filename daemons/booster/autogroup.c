@@ -229,7 +229,8 @@ static int group_sync(struct group *g)
 	want = g->n_contributors ? autogroup_wanted(g->previous, boosts, n) : g->previous;
 	if (want != nice) {
 		snprintf(text, sizeof(text), "%d", want);
-		if (pwrite(fd, text, strlen(text), 0) < 0) {
+		/* The file takes writes at any offset, but not pwrite(2). */
+		if (write(fd, text, strlen(text)) < 0) {
 			if (errno == EAGAIN)
 				return -EAGAIN;
 			log_warning_errno(errno, "Failed to set the nice of autogroup %" PRIu64 " to %d: %m", g->id, want);
