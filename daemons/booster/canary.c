@@ -15,7 +15,7 @@
 #include "canary.h"
 #include "log.h"
 #include "macro.h"
-#include "proc-stat.h"
+#include "procfs.h"
 #include "thread.h"
 
 struct tracked {

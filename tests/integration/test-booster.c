@@ -29,23 +29,13 @@
 
 #include <cusekit/booster.h>
 
-#include "harness.h"
-
-#define NOBODY 65534
+#include "test-booster.h"
 
 static struct daemon_proc boosterd;
 
 static void teardown(void) { daemon_cleanup(&boosterd); }
 
 static void start_booster(const char *const args[]) { daemon_start(&boosterd, "booster", args); }
-
-static gid_t group_id(const char *name)
-{
-	struct group *g = getgrnam(name);
-
-	ck_assert_msg(g, "group %s is missing (systemd/cusekit.sysusers)", name);
-	return g->gr_gid;
-}
 
 static pid_t tid_self(void) { return gettid(); }
 
@@ -55,25 +45,6 @@ static int nice_of(pid_t tid)
 	int n = getpriority(PRIO_PROCESS, (id_t)tid);
 	ck_assert_int_eq(errno, 0);
 	return n;
-}
-
-/* write() of book records: the byte count, or -errno. */
-static ssize_t book_write(int fd, pid_t tid, int32_t priority)
-{
-	struct booster_thread_data data = { .thread_id = (__u32)tid, .priority = priority };
-	ssize_t n = write(fd, &data, sizeof(data));
-
-	return n < 0 ? -errno : n;
-}
-
-/* BOOSTER_IOC_SET: 0 or -errno. */
-static int set_thread(int fd, pid_t tid, uint32_t policy, int nice, uint32_t rt, uint32_t flags)
-{
-	struct booster_request r = {
-		.tid = (__u32)tid, .policy = policy, .nice = nice, .rt_priority = rt, .flags = flags,
-	};
-
-	return ioctl(fd, BOOSTER_IOC_SET, &r) < 0 ? -errno : 0;
 }
 
 static int set_nice(int fd, pid_t tid, int nice) { return set_thread(fd, tid, BOOSTER_POLICY_OTHER, nice, 0, 0); }
@@ -110,50 +81,9 @@ static pid_t start_sleeper(void)
 	return *tid;
 }
 
-/* Children running as another uid report failures by exit status and say
- * why on stderr (the test's log). */
-#define CHILD_CHECK(cond)                                                                   \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: child check failed: %s (errno %s)\n", __FILE__, \
-				__LINE__, #cond, strerror(errno));                           \
-			_exit(100);                                                          \
-		}                                                                            \
-	} while (0)
-
-/* Fork, become uid/gid 65534 with the supplementary groups given
- * (NULL-terminated names), run fn, return its exit status. */
-static int run_as_nobody(const char *const groups[], int (*fn)(void *), void *arg)
-{
-	gid_t gids[8];
-	size_t n = 0;
-	int status;
-	pid_t pid;
-
-	for (; groups && groups[n]; n++)
-		gids[n] = group_id(groups[n]);
-	pid = fork_as(NOBODY, NOBODY, gids, n);
-	if (pid == 0)
-		_exit(fn(arg));
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	ck_assert_msg(WIFEXITED(status), "child killed by signal %d", WTERMSIG(status));
-	return WEXITSTATUS(status);
-}
-
 static const char *const member[] = { "cusekit-booster", NULL };
 
-static bool log_contains(const char *needle)
-{
-	char buf[65536];
-	ssize_t n;
-	int fd = open(boosterd.log, O_RDONLY | O_CLOEXEC);
-
-	ck_assert_int_ge(fd, 0);
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	buf[n > 0 ? n : 0] = '\0';
-	return strstr(buf, needle);
-}
+static bool log_contains(const char *needle) { return daemon_log_contains(&boosterd, needle); }
 
 /* The book's scale, written out independently of the daemon's formula. */
 static const int book_nice[16] = { [1] = 19, 17, 14, 11, 8, 5, 2, 0, -2, -5, -8, -11, -14, -17, -20 };

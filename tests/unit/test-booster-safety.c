@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "../check-run.h"
+#include "check-run.h"
 #include "autogroup.h"
 #include "canary.h"
 #include "ratelimit.h"

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../check-run.h"
+#include "check-run.h"
 #include "stack.h"
 
 #define ALICE 1000
