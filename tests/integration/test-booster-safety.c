@@ -299,7 +299,7 @@ START_TEST(test_canary_demotes_every_grant)
 	/* The watchdog demotes first and logs after. */
 	for (unsigned i = 0; i < 1000 * test_timeout_scale() && !log_contains("demoted 2 real-time thread(s)"); i++)
 		usleep(10000);
-	ck_assert_msg(log_contains("demoted 2 real-time thread(s)"), "the daemon said: %s", log_line("canary"));
+	ck_assert_msg(log_contains("demoted 2 real-time thread(s)"), "the daemon said: %s", log_line("starved"));
 
 	/* Within the cool-down (it cannot have ended before t0 + 5 s),
 	 * real-time is refused with EBUSY; a nice change is not. */

@@ -294,6 +294,20 @@ START_TEST(test_admin_group_may_boost_others)
 }
 END_TEST
 
+/* A configured admin group that does not exist: a warning, and it grants
+ * nothing (the framework's one rule for groups). */
+START_TEST(test_unknown_admin_group)
+{
+	const char *const args[] = { "--admin-group=cusekit-no-such-group", NULL };
+	struct target_call call = { .target = tid_self(), .expect = -EPERM };
+
+	start_booster(args);
+	ck_assert(log_contains("does not exist"));
+	call.node = boosterd.node;
+	ck_assert_int_eq(run_as_nobody(member, boost_target, &call), 0);
+}
+END_TEST
+
 static int open_refused(void *arg)
 {
 	CHILD_CHECK(open(arg, O_RDWR | O_CLOEXEC) < 0 && errno == EACCES);
@@ -449,12 +463,13 @@ static int member_hits_limits(void *arg)
 
 START_TEST(test_limits)
 {
-	char config[64], arg[80];
+	char dir[] = "/tmp/cusekit-test-booster.XXXXXX", config[64], arg[80];
 	const char *const args[] = { arg, "--rt-max-priority=3", NULL };
 	FILE *f;
 
 	/* The limits from a configuration file, and one from the command line. */
-	snprintf(config, sizeof(config), "/tmp/cusekit-test-booster-%d.conf", (int)getpid());
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(config, sizeof(config), "%s/booster.conf", dir);
 	f = fopen(config, "we");
 	ck_assert_ptr_nonnull(f);
 	fputs("# booster policy\nnice-floor = -5\nmax-boosted-per-user = 2\n", f);
@@ -462,6 +477,7 @@ START_TEST(test_limits)
 	snprintf(arg, sizeof(arg), "--config=%s", config);
 	start_booster(args);
 	unlink(config);
+	rmdir(dir);
 	ck_assert(log_contains("nice-floor -5, rt-max-priority 3, max-boosted-per-user 2"));
 	ck_assert_int_eq(run_as_nobody(member, member_hits_limits, boosterd.node), 0);
 	ck_assert(log_contains("nice below nice-floor"));
@@ -653,6 +669,7 @@ int main(void)
 	tcase_add_test(tc, test_member_boosts_own_thread);
 	tcase_add_test(tc, test_other_uid_refused);
 	tcase_add_test(tc, test_admin_group_may_boost_others);
+	tcase_add_test(tc, test_unknown_admin_group);
 	tcase_add_test(tc, test_outsider_cannot_open);
 	tcase_add_test(tc, test_undo_on_close);
 	tcase_add_test(tc, test_undo_on_sigkill);
