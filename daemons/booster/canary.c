@@ -51,17 +51,27 @@ uint64_t canary_now(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-enum canary_verdict canary_judge(const struct canary_config *cfg, uint64_t due, uint64_t woke, uint64_t cheeped,
-				 bool canary_runnable)
+enum canary_verdict canary_judge(const struct canary_config *cfg, struct canary_watch *w, uint64_t due,
+				 uint64_t woke, uint64_t cheeped, bool canary_runnable)
 {
 	uint64_t period = canary_period(cfg);
 
-	if (woke > due && woke - due > period)
+	if (woke > due && woke - due > period) {
+		w->starving_since = 0;
 		return CANARY_STALLED;
-	/* The canary was due to note the time a period after it last did. */
-	if (canary_runnable && woke > cheeped + period && woke - (cheeped + period) >= cfg->starvation_usec)
-		return CANARY_STARVING;
-	return CANARY_FINE;
+	}
+	/* Starving now: due to note the time (a period after it last did) and
+	 * waiting for a CPU. */
+	if (!canary_runnable || woke <= cheeped + period) {
+		w->starving_since = 0;
+		return CANARY_FINE;
+	}
+	if (w->starving_since == 0)
+		w->starving_since = woke;
+	if (woke - w->starving_since < cfg->starvation_usec)
+		return CANARY_FINE;
+	w->starving_since = 0;
+	return CANARY_STARVING;
 }
 
 /* Sleep until the monotonic time until (usec), or until quit: false then. */
@@ -158,20 +168,19 @@ static void starved(struct canary *c, uint64_t now, uint64_t silent)
 static void *watchdog_main(void *userdata)
 {
 	struct canary *c = userdata;
-	uint64_t period = canary_period(&c->cfg), since = canary_now(), due = since + period;
+	uint64_t period = canary_period(&c->cfg), due = canary_now() + period;
+	struct canary_watch watch = {};
 
 	while (sleep_until(c, due)) {
-		uint64_t woke = canary_now(), cheeped = MAX(__atomic_load_n(&c->cheeped, __ATOMIC_SEQ_CST), since);
+		uint64_t woke = canary_now(), cheeped = __atomic_load_n(&c->cheeped, __ATOMIC_SEQ_CST);
 
-		switch (canary_judge(&c->cfg, due, woke, cheeped, canary_runnable(c))) {
+		switch (canary_judge(&c->cfg, &watch, due, woke, cheeped, canary_runnable(c))) {
 		case CANARY_STALLED:
-			log_debug("The watchdog woke %llu ms late: the whole daemon was held up; measuring again.",
+			log_debug("The watchdog woke %llu ms late: the whole daemon was held up; counting again.",
 				  (unsigned long long)((woke - due) / 1000));
-			since = woke;
 			break;
 		case CANARY_STARVING:
 			starved(c, woke, woke - cheeped);
-			since = canary_now();
 			break;
 		case CANARY_FINE:
 			break;

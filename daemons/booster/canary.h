@@ -9,14 +9,16 @@
  * grant Booster made to SCHED_OTHER, and real-time grants are refused for a
  * cool-down.
  *
- * Times are CLOCK_MONOTONIC, which stops in suspend; and since tasks are
- * frozen for a while before and after the clock stops (the freezer, device
- * suspend, writing a hibernation image), the watchdog also measures itself:
- * when it woke late by more than a period, the whole process was held up
- * (frozen, stopped, a paused VM), the canary's silence proves nothing and
- * the measure starts again. rtkit's watchdog, which only asks whether a
- * cheep came within its period, misfires right after a resume for that
- * reason: it wakes first and the canary had no chance to run yet.
+ * Times are CLOCK_MONOTONIC, which stops in suspend. But tasks are frozen
+ * for a while around suspend while that clock still runs (the freezer, device
+ * suspend, writing a hibernation image), and a VM's CPU can stop for seconds:
+ * a canary silent "for T" proves nothing when everything was stopped. So the
+ * watchdog counts only starvation it saw itself: the canary runnable and
+ * overdue at every one of its checks, on time, for the whole starvation time;
+ * a check that comes more than a period late (the watchdog was held up too)
+ * or finds the canary fine starts the count again. rtkit's watchdog only asks
+ * whether a cheep came within its period; it wakes first on thaw, before the
+ * canary could run, hence its known false alarm after resume.
  */
 #pragma once
 
@@ -42,15 +44,21 @@ static inline uint64_t canary_period(const struct canary_config *cfg) { return c
 
 enum canary_verdict {
 	CANARY_FINE,
-	CANARY_STALLED,     /* the watchdog itself woke late: measure again */
+	CANARY_STALLED,     /* the watchdog itself woke late: count again */
 	CANARY_STARVING,
 };
 
-/* The watchdog's judgement, at woke (it meant to wake at due), of a canary
- * that last noted the time at cheeped (or the measure restarted then) and
- * is runnable or not now. Pure: unit-tested. */
-enum canary_verdict canary_judge(const struct canary_config *cfg, uint64_t due, uint64_t woke, uint64_t cheeped,
-				 bool canary_runnable);
+/* What the watchdog saw so far: since when it has found the canary starving
+ * at every check (0: it did not). */
+struct canary_watch {
+	uint64_t starving_since;
+};
+
+/* The watchdog's judgement at woke (it meant to wake at due) of a canary that
+ * last noted the time at cheeped and is runnable or not now. Pure:
+ * unit-tested. */
+enum canary_verdict canary_judge(const struct canary_config *cfg, struct canary_watch *w, uint64_t due,
+				 uint64_t woke, uint64_t cheeped, bool canary_runnable);
 
 struct canary;
 

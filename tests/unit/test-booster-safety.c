@@ -62,22 +62,48 @@ END_TEST
 
 static const struct canary_config cfg = { .starvation_usec = 4 * SEC, .cooldown_usec = 60 * SEC };
 
+/* One watchdog check at woke, on time (due = woke) unless late is given. */
+static enum canary_verdict check(struct canary_watch *w, uint64_t woke, uint64_t cheeped, bool runnable)
+{
+	return canary_judge(&cfg, w, woke, woke, cheeped, runnable);
+}
+
 START_TEST(test_canary_judge)
 {
-	uint64_t period = canary_period(&cfg);
+	struct canary_watch w = {};
+	uint64_t period = canary_period(&cfg), t;
 
 	ck_assert_uint_eq(period, SEC);
-	/* On time, canary fresh. */
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 10 * SEC + 100, 9 * SEC, false), CANARY_FINE);
-	/* The canary was due at 6 s and, runnable, has not run for 4 s. */
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 10 * SEC, 5 * SEC, true), CANARY_STARVING);
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 10 * SEC, 5 * SEC + 1, true), CANARY_FINE);
-	/* Silent but not runnable (asleep, frozen, stopped): not starving. */
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 10 * SEC, 1 * SEC, false), CANARY_FINE);
-	/* The watchdog itself woke more than a period late: everything was held
-	 * up (suspend's freezer, SIGSTOP, a paused VM), whatever the canary did. */
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 11 * SEC + 1, 1 * SEC, true), CANARY_STALLED);
-	ck_assert_int_eq(canary_judge(&cfg, 10 * SEC, 11 * SEC, 1 * SEC, true), CANARY_STARVING);
+	/* Fresh, or overdue but asleep (not waiting for a CPU): fine. */
+	ck_assert_int_eq(check(&w, 10 * SEC, 9 * SEC + 500, true), CANARY_FINE);
+	ck_assert_int_eq(check(&w, 11 * SEC, 1 * SEC, false), CANARY_FINE);
+	ck_assert_uint_eq(w.starving_since, 0);
+
+	/* Starving from 12 s (cheeped at 11 s, due at 12 s) and seen so at every
+	 * check: starving once seen for the starvation time, 4 s. */
+	for (t = 13 * SEC; t < 17 * SEC; t += period)
+		ck_assert_int_eq(check(&w, t, 11 * SEC, true), CANARY_FINE);
+	ck_assert_int_eq(check(&w, 17 * SEC, 11 * SEC, true), CANARY_STARVING);
+	/* It counts again after acting. */
+	ck_assert_int_eq(check(&w, 18 * SEC, 11 * SEC, true), CANARY_FINE);
+	ck_assert_uint_eq(w.starving_since, 18 * SEC);
+
+	/* One check finding it fine starts the count again. */
+	w = (struct canary_watch){};
+	for (t = 20 * SEC; t < 23 * SEC; t += period)
+		ck_assert_int_eq(check(&w, t, 10 * SEC, true), CANARY_FINE);
+	ck_assert_int_eq(check(&w, 23 * SEC, 22 * SEC + 500000, true), CANARY_FINE);
+	ck_assert_int_eq(check(&w, 24 * SEC, 10 * SEC, true), CANARY_FINE);
+	ck_assert_uint_eq(w.starving_since, 24 * SEC);
+
+	/* Everything stopped (a freeze around suspend, a paused VM): the canary
+	 * was silent for 30 s but the watchdog saw it starving only since now. */
+	w = (struct canary_watch){};
+	ck_assert_int_eq(check(&w, 40 * SEC, 10 * SEC, true), CANARY_FINE);
+	/* A check more than a period late: the watchdog was held up too. */
+	ck_assert_int_eq(canary_judge(&cfg, &w, 41 * SEC, 42 * SEC + 1, 10 * SEC, true), CANARY_STALLED);
+	ck_assert_uint_eq(w.starving_since, 0);
+	ck_assert_int_eq(canary_judge(&cfg, &w, 43 * SEC, 44 * SEC, 10 * SEC, true), CANARY_FINE);
 }
 END_TEST
 
