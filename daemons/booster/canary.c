@@ -142,8 +142,11 @@ static bool demote(const struct tracked *t)
 	if (thread_open(t->tid, &thread, NULL) < 0)
 		return false;
 	if (thread.start_time == t->start_time && thread_get_sched(t->tid, &now) == 0 &&
-	    (now.sched_policy == SCHED_FIFO || now.sched_policy == SCHED_RR))
+	    (now.sched_policy == SCHED_FIFO || now.sched_policy == SCHED_RR)) {
 		done = thread_set_sched(t->tid, &other) == 0;
+		log_info("Canary: thread %d (%s %u) %s.", (int)t->tid, now.sched_policy == SCHED_FIFO ? "fifo" : "rr",
+			 now.sched_priority, done ? "demoted to SCHED_OTHER" : "could not be demoted");
+	}
 	thread_close(&thread);
 	return done;
 }

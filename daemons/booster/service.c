@@ -193,14 +193,16 @@ struct booster_service *booster_service_free(struct booster_service *s)
 {
 	if (!s)
 		return NULL;
-	/* The table first: forgetting threads tells the hooks. */
+	/* What is left are persistent changes (clients were released first):
+	 * they stay, and so do their autogroups' nice. The autogroups go
+	 * first, so forgetting the threads restores nothing. */
+	s->autogroups = autogroups_free(s->autogroups);
 	s->table = boost_table_free(s->table);
 	sd_event_source_disable_unref(s->canary_source);
 	sd_event_source_disable_unref(s->sweep_timer);
 	sd_event_source_disable_unref(s->autogroup_timer);
 	proc_connector_free(s->exits);
 	canary_stop(s->canary);
-	autogroups_free(s->autogroups);
 	ratelimit_free(s->ratelimit);
 	sd_event_unref(s->event);
 	free(s);

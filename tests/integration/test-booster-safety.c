@@ -33,12 +33,12 @@ static void start_booster(const char *const args[]) { daemon_start(&boosterd, "b
 
 static bool log_contains(const char *needle) { return daemon_log_contains(&boosterd, needle); }
 
-/* The daemon's first log line containing what, for failure messages. */
-static const char *log_line(const char *what)
+/* The daemon's log lines containing what, for failure messages. */
+static const char *log_lines(const char *what)
 {
-	static char line[512];
+	static char lines[4096];
 	char buf[1 << 16];
-	const char *p, *end;
+	size_t used = 0;
 	ssize_t n;
 	int fd = open(boosterd.log, O_RDONLY | O_CLOEXEC);
 
@@ -46,14 +46,11 @@ static const char *log_line(const char *what)
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	buf[n > 0 ? n : 0] = '\0';
-	p = strstr(buf, what);
-	if (!p)
-		return "(nothing)";
-	while (p > buf && p[-1] != '\n')
-		p--;
-	end = strchr(p, '\n');
-	snprintf(line, sizeof(line), "%.*s", (int)(end ? end - p : (ptrdiff_t)strlen(p)), p);
-	return line;
+	lines[0] = '\0';
+	for (char *line = strtok(buf, "\n"); line && used < sizeof(lines) - 1; line = strtok(NULL, "\n"))
+		if (strstr(line, what))
+			used += (size_t)snprintf(lines + used, sizeof(lines) - used, "\n  %s", line);
+	return used ? lines : "(nothing)";
 }
 
 static int change(int fd, pid_t tid, uint32_t policy, int nice, uint32_t rt)
@@ -299,7 +296,7 @@ START_TEST(test_canary_demotes_every_grant)
 	/* The watchdog demotes first and logs after. */
 	for (unsigned i = 0; i < 1000 * test_timeout_scale() && !log_contains("demoted 2 real-time thread(s)"); i++)
 		usleep(10000);
-	ck_assert_msg(log_contains("demoted 2 real-time thread(s)"), "the daemon said: %s", log_line("starved"));
+	ck_assert_msg(log_contains("demoted 2 real-time thread(s)"), "the daemon said:%s", log_lines("anary"));
 
 	/* Within the cool-down (it cannot have ended before t0 + 5 s),
 	 * real-time is refused with EBUSY; a nice change is not. */
