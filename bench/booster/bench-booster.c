@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bench-booster DEVICE RAW [ITERATIONS]: one thread priority change through
+ * bench-booster DEVICE PLAIN RAW [ITERATIONS]: one thread priority change through
  * the Booster device beside what people use instead, all on the calling
  * thread, in one run:
  *   setpriority(2), sched_setattr(2)   the direct syscalls (no policy at all)
@@ -8,7 +8,12 @@
  *                                      this transport can do (one ioctl, one
  *                                      sched_setattr, nothing else)
  *   device SET nice / SET rr / write   Booster: policy, identity, undo record;
- *                                      rr also bounds RLIMIT_RTTIME
+ *                                      rr also bounds RLIMIT_RTTIME; nice also
+ *                                      raises the autogroup where the kernel
+ *                                      has them (this alternates boost and no
+ *                                      boost: an autogroup write every call)
+ *   SET nice, autogroup=0              PLAIN: a boosterd that leaves
+ *                                      autogroups alone
  *   device SET+RESET                   a change and its undo (2 calls)
  *   rtkit MakeThreadHighPriority,      rtkit over the system bus (D-Bus and
  *   rtkit MakeThreadRealtime           polkit on every call)
@@ -47,7 +52,7 @@ struct sched_attr_v0 {
 	uint64_t sched_runtime, sched_deadline, sched_period;
 };
 
-static int device = -1, raw = -1;
+static int device = -1, plain = -1, raw = -1;
 static pid_t tid;
 static sd_bus *system_bus, *session_bus;
 
@@ -91,6 +96,8 @@ static void set(int fd, const char *what, uint32_t policy, int nice, uint32_t rt
 static void by_raw(unsigned i) { set(raw, "raw ioctl", BOOSTER_POLICY_OTHER, -(int)(i & 1), 0); }
 
 static void by_set_nice(unsigned i) { set(device, "BOOSTER_IOC_SET", BOOSTER_POLICY_OTHER, -(int)(i & 1), 0); }
+
+static void by_set_plain(unsigned i) { set(plain, "BOOSTER_IOC_SET", BOOSTER_POLICY_OTHER, -(int)(i & 1), 0); }
 
 static void by_set_rr(unsigned i) { set(device, "BOOSTER_IOC_SET rr", BOOSTER_POLICY_RR, 0, 1 + (i & 1)); }
 
@@ -191,6 +198,7 @@ static struct method methods[] = {
 	{ "sched_setattr(2)", by_sched_setattr, 1, 1 },
 	{ "raw libfuse ioctl", by_raw, 1, 1 },
 	{ "Booster SET nice", by_set_nice, 1, 1 },
+	{ "Booster SET, autogroup=0", by_set_plain, 1, 1 },
 	{ "Booster write() (book)", by_write, 1, 1 },
 	{ "Booster SET rr", by_set_rr, 1, 1 },
 	{ "Booster SET+RESET", by_set_reset, 1, 2 },
@@ -249,20 +257,23 @@ int main(int argc, char *argv[])
 {
 	/* rtkit grants real-time only to processes that bound it themselves. */
 	const struct rlimit rttime = { 200000, 200000 };
-	unsigned n = argc > 3 ? (unsigned)strtoul(argv[3], NULL, 10) : 20000;
+	unsigned n = argc > 4 ? (unsigned)strtoul(argv[4], NULL, 10) : 20000;
 	double set_ns, setprio_ns;
 	int r;
 
-	if (argc < 3 || n == 0) {
-		fprintf(stderr, "Usage: bench-booster DEVICE RAW [ITERATIONS]\n");
+	if (argc < 4 || n == 0) {
+		fprintf(stderr, "Usage: bench-booster DEVICE PLAIN RAW [ITERATIONS]\n");
 		return 2;
 	}
 	device = open(argv[1], O_RDWR | O_CLOEXEC);
 	if (device < 0)
 		die(argv[1], errno);
-	raw = open(argv[2], O_RDWR | O_CLOEXEC);
-	if (raw < 0)
+	plain = open(argv[2], O_RDWR | O_CLOEXEC);
+	if (plain < 0)
 		die(argv[2], errno);
+	raw = open(argv[3], O_RDWR | O_CLOEXEC);
+	if (raw < 0)
+		die(argv[3], errno);
 	if (setrlimit(RLIMIT_RTTIME, &rttime) < 0)
 		die("setrlimit", errno);
 	r = sd_bus_open_system(&system_bus);
@@ -293,6 +304,11 @@ int main(int argc, char *argv[])
 	       "%.1fx than GameMode Reg+Unreg per call, %.1fx than renice(1)\n",
 	       set_ns / median(find("raw libfuse ioctl")), median(find("rtkit HighPriority")) / set_ns,
 	       median(find("GameMode Reg+Unreg")) / set_ns, median(find("renice(1)")) / set_ns);
+	set_ns = median(find("Booster SET, autogroup=0"));
+	printf("Booster SET nice, autogroup=0: %.2fx the raw libfuse limit; %.1fx faster than rtkit HighPriority, "
+	       "%.1fx than GameMode Reg+Unreg per call\n",
+	       set_ns / median(find("raw libfuse ioctl")), median(find("rtkit HighPriority")) / set_ns,
+	       median(find("GameMode Reg+Unreg")) / set_ns);
 	printf("Booster SET rr: %.1fx faster than rtkit Realtime\n",
 	       median(find("rtkit Realtime")) / median(find("Booster SET rr")));
 	sd_bus_flush_close_unref(system_bus);

@@ -193,6 +193,17 @@ static int parse_canary_cooldown(void *userdata, const char *arg)
 	return parse_unsigned(arg, 0, CANARY_COOLDOWN_SEC_MAX, &booster->cfg.canary_cooldown_sec);
 }
 
+static int parse_autogroup(void *userdata, const char *arg)
+{
+	struct booster *booster = userdata;
+	long long v;
+	int r = cusekit_parse_integer(arg, 0, 1, &v);
+
+	if (r == 0)
+		booster->cfg.autogroup = v;
+	return r;
+}
+
 static int parse_admin_group(void *userdata, const char *arg)
 {
 	struct booster *booster = userdata;
@@ -221,6 +232,8 @@ static const struct cusekit_option booster_options[] = {
 	{ "canary-starvation-ms", true,
 	  "MS  canary starved this long: demote every real-time grant (default 10000, min 400)",
 	  parse_canary_starvation },
+	{ "autogroup", true, "0|1  a nice boost also raises its session's autogroup where the kernel has them "
+	  "(default 1)", parse_autogroup },
 	{ "canary-cooldown", true, "SEC  real-time refused this long after a starvation (default 300)",
 	  parse_canary_cooldown },
 	{}

@@ -171,7 +171,10 @@ int booster_service_new(const struct booster_config *cfg, sd_event *e, struct bo
 		}
 	}
 
-	if (autogroup_enabled() > 0) {
+	if (autogroup_enabled() > 0 && !cfg->autogroup)
+		log_info("Autogroup scheduling is on (kernel.sched_autogroup_enabled = 1): a thread's nice counts "
+			 "only within its session, and autogroup = 0: nice boosts do not raise it.");
+	else if (autogroup_enabled() > 0) {
 		s->autogroups = autogroups_new();
 		if (!s->autogroups) {
 			booster_service_free(s);

@@ -27,6 +27,7 @@ struct booster_config {
 	unsigned rate_limit_interval_sec;
 	unsigned canary_starvation_ms;
 	unsigned canary_cooldown_sec;
+	bool autogroup;                    /* raise a nice boost's autogroup where the kernel has them */
 };
 
 #define BOOSTER_CONFIG_DEFAULT                                                                                 \
@@ -35,7 +36,8 @@ struct booster_config {
 				  .rate_limit_burst = RATELIMIT_BURST_DEFAULT,                                  \
 				  .rate_limit_interval_sec = RATELIMIT_INTERVAL_SEC_DEFAULT,                    \
 				  .canary_starvation_ms = CANARY_STARVATION_MS_DEFAULT,                         \
-				  .canary_cooldown_sec = CANARY_COOLDOWN_SEC_DEFAULT })
+				  .canary_cooldown_sec = CANARY_COOLDOWN_SEC_DEFAULT,                           \
+				  .autogroup = true })
 
 /* Who asks, as the kernel said, and what the policy makes of them. */
 struct booster_caller {
