@@ -12,7 +12,9 @@
  * inherited across exec). The change lives as long as that open file, so it
  * is undone exactly when COMMAND exits (or is killed), and when the last of
  * any children that inherited the descriptor has gone: no process stays
- * behind to wait, and signals reach COMMAND directly.
+ * behind to wait, and signals reach COMMAND directly. Before a real-time
+ * change, boost bounds its RLIMIT_RTTIME (200 ms unless lower, which COMMAND
+ * inherits): a COMMAND that spins without blocking is killed by the kernel.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cusekit/booster.h>
@@ -110,11 +113,34 @@ static int get(const char *device, const char *tid)
 	return EXIT_SUCCESS;
 }
 
+/* What boosterd bounds every real-time grant's RLIMIT_RTTIME to by default
+ * (and rtkit demands of its clients): a runaway real-time COMMAND is killed
+ * by the kernel after this much CPU time without blocking. Set here too, so
+ * it holds even where the daemon may not change our limits. */
+#define RTTIME_BOUND_USEC 200000
+
+static int bound_rttime(void)
+{
+	struct rlimit l;
+
+	if (getrlimit(RLIMIT_RTTIME, &l) < 0)
+		return -errno;
+	if (l.rlim_max > RTTIME_BOUND_USEC)
+		l.rlim_max = RTTIME_BOUND_USEC;
+	if (l.rlim_cur > l.rlim_max)
+		l.rlim_cur = l.rlim_max;
+	return setrlimit(RLIMIT_RTTIME, &l) < 0 ? -errno : 0;
+}
+
 static int run_boosted(const char *device, const struct booster_request *request, char *argv[])
 {
 	struct booster_request r = *request;
 	int fd = client_open(device, O_RDWR);
 
+	if ((r.policy == BOOSTER_POLICY_FIFO || r.policy == BOOSTER_POLICY_RR) && bound_rttime() < 0) {
+		client_error(device, "setrlimit(RLIMIT_RTTIME)");
+		return EXIT_FAILURE;
+	}
 	r.tid = (__u32)gettid();
 	if (ioctl(fd, BOOSTER_IOC_SET, &r) < 0) {
 		client_error(device, "BOOSTER_IOC_SET");

@@ -13,13 +13,17 @@
 #include "procfs.h"
 #include "thread.h"
 
+/* A thread that exited is a zombie ('Z') or dead ('X') until it is reaped:
+ * it still has its /proc entry but will never run again. */
 static int read_stat(int proc_fd, uint64_t *start_time, char comm[16])
 {
-	char buf[1024];
+	char buf[1024], state;
 
 	if (proc_read(proc_fd, "stat", buf, sizeof(buf)) < 0)
 		return -ESRCH;
-	return proc_stat_parse(buf, comm, NULL, start_time) < 0 ? -EIO : 0;
+	if (proc_stat_parse(buf, comm, &state, start_time) < 0)
+		return -EIO;
+	return state == 'Z' || state == 'X' || state == 'x' ? -ESRCH : 0;
 }
 
 static int read_status(int proc_fd, struct thread_info *info)
@@ -123,3 +127,15 @@ bool thread_sched_same(const struct thread_sched *a, const struct thread_sched *
 		return a->sched_nice == b->sched_nice;
 	}
 }
+
+static int proc_get_sched(const struct thread *t, struct thread_sched *s) { return thread_get_sched(t->tid, s); }
+
+static int proc_set_sched(const struct thread *t, const struct thread_sched *s) { return thread_set_sched(t->tid, s); }
+
+const struct thread_ops thread_proc_ops = {
+	.open = thread_open,
+	.close = thread_close,
+	.check = thread_check,
+	.get_sched = proc_get_sched,
+	.set_sched = proc_set_sched,
+};

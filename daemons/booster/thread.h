@@ -42,7 +42,8 @@ struct thread_sched {
 /* -ESRCH: no such thread. info may be NULL. */
 int thread_open(pid_t tid, struct thread *t, struct thread_info *info);
 void thread_close(struct thread *t);
-/* 0 while the thread opened is alive, -ESRCH once it is gone. */
+/* 0 while the thread opened is alive, -ESRCH once it has exited (a zombie
+ * has exited: it will never run again). */
 int thread_check(const struct thread *t);
 bool thread_same(const struct thread *a, const struct thread *b);
 
@@ -50,3 +51,15 @@ int thread_get_sched(pid_t tid, struct thread_sched *s);
 int thread_set_sched(pid_t tid, const struct thread_sched *s);
 /* Same policy and the same parameters of that policy. */
 bool thread_sched_same(const struct thread_sched *a, const struct thread_sched *b);
+
+/* The thread operations the boost stack (stack.h) runs on: these, on /proc
+ * and the scheduling syscalls (thread_proc_ops), or a fake in unit tests. */
+struct thread_ops {
+	int (*open)(pid_t tid, struct thread *t, struct thread_info *info);
+	void (*close)(struct thread *t);
+	int (*check)(const struct thread *t);
+	int (*get_sched)(const struct thread *t, struct thread_sched *s);
+	int (*set_sched)(const struct thread *t, const struct thread_sched *s);
+};
+
+extern const struct thread_ops thread_proc_ops;

@@ -32,9 +32,16 @@
  *
  * (nice = (8 - priority) * 20 / 7, truncated, limited to 19.) Errors: a
  * length that is not a whole number of records, EINVAL; priority outside
- * 1..31, EINVAL; no such thread, ESRCH; refused by the policy, EPERM. When a
- * later record of a write fails, the write returns the bytes of the records
- * done before it; when the first fails, its error.
+ * 1..31, EINVAL; no such thread, ESRCH; refused by the policy, EPERM; over
+ * the per-user rate limit, or real-time during the canary's cool-down after
+ * a starvation, EBUSY (the same request succeeds later). When a later record
+ * of a write fails, the write returns the bytes of the records done before
+ * it; when the first fails, its error.
+ *
+ * Every real-time grant bounds the target process's RLIMIT_RTTIME (default
+ * 200 ms, unless lower): a real-time thread that spins without blocking is
+ * killed by the kernel. Where the kernel schedules by autogroup, a nice boost
+ * also raises the thread's session. See boosterd(8).
  */
 #ifndef CUSEKIT_BOOSTER_H
 #define CUSEKIT_BOOSTER_H
