@@ -31,6 +31,7 @@
 #include <cusekit/booster.h>
 
 #include "client.h"
+#include "parse.h"
 
 static void usage(FILE *f)
 {
@@ -51,14 +52,13 @@ static void usage(FILE *f)
 
 static int parse_number(const char *arg, long min, long max, long *value)
 {
-	char *end;
+	long long v;
 
-	errno = 0;
-	*value = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || *value < min || *value > max) {
+	if (cusekit_parse_integer(arg, min, max, &v) < 0) {
 		fprintf(stderr, "boost: invalid number: %s\n", arg);
 		return -EINVAL;
 	}
+	*value = (long)v;
 	return 0;
 }
 
