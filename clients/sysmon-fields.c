@@ -93,7 +93,7 @@ static void exit_fields(const struct emit *e, const struct sysmon_exit *x)
 {
 	uint_field(e, "pid", "ProcessId", x->pid);
 	uint_field(e, "tid", NULL, x->tid);
-	uint_field(e, "code", NULL, x->exit_code);
+	uint_field(e, "exit_code", NULL, x->exit_code);
 	uint_field(e, "signal", NULL, x->signal);
 	uint_field(e, "core_dumped", NULL, x->core_dumped);
 	uint_field(e, "uid", "User", x->uid);
