@@ -70,7 +70,9 @@ static void resolve(struct sm_files *f, const struct fanotify_event_info_fid *in
 	if (n > 0) {
 		dir[n] = '\0';
 		out->resolved = true;
-		snprintf(out->path, sizeof(out->path), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name);
+		if (snprintf(out->path, sizeof(out->path), "%s%s%s", dir, strcmp(dir, "/") ? "/" : "", name) >=
+		    (int)sizeof(out->path))
+			out->resolved = false;   /* longer than a path can be */
 	} else
 		/* The directory is gone already: the name is all there is. */
 		snprintf(out->path, sizeof(out->path), "%s", name);

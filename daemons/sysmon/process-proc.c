@@ -94,9 +94,9 @@ static bool proven(struct sm_proc *p, size_t i, uint32_t pid, bool program)
 	for (size_t j = i + 1; j < p->n_pending; j++) {
 		const struct proc_event *ev = &p->pending[j].ev;
 
-		if ((program && ev->what == PROC_EVENT_EXEC && ev->event_data.exec.process_tgid == pid) ||
-		    (ev->what == PROC_EVENT_EXIT && ev->event_data.exit.process_tgid == pid &&
-		     ev->event_data.exit.process_pid == pid))
+		if ((program && ev->what == PROC_EVENT_EXEC && (uint32_t)ev->event_data.exec.process_tgid == pid) ||
+		    (ev->what == PROC_EVENT_EXIT && (uint32_t)ev->event_data.exit.process_tgid == pid &&
+		     (uint32_t)ev->event_data.exit.process_pid == pid))
 			return false;
 	}
 	return true;
