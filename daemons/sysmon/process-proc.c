@@ -21,6 +21,11 @@
 	(PROC_EVENT_UID | PROC_EVENT_GID | PROC_EVENT_SID | PROC_EVENT_PTRACE | PROC_EVENT_COMM |  \
 	 PROC_EVENT_COREDUMP)
 
+/* How long an exited process stays known after events later than its
+ * exit were handled: the kernel's events from several CPUs reach the socket
+ * in nearly, not exactly, the order of their timestamps. */
+#define SM_PROC_EXITED_KEEP_NS 1000000000ull
+
 struct pending {
 	struct proc_event ev;
 	uint64_t overruns;   /* the source's overrun count when it arrived */
@@ -392,6 +397,11 @@ static int on_defer(sd_event_source *s, void *userdata)
 	 * this round too, in order. */
 	for (size_t i = 0; i < p->n_pending; i++)
 		handle(p, i);
+	/* Every event of a process that exited a while before the last
+	 * one handled has been handled too. */
+	if (p->n_pending > 0)
+		process_table_purge(p->sink->processes,
+				    sm_wall_of_monotonic(p->pending[p->n_pending - 1].ev.timestamp_ns) - SM_PROC_EXITED_KEEP_NS);
 	p->n_pending = 0;
 	return 0;
 }
@@ -415,7 +425,7 @@ static void seed_processes(struct sm_proc *p)
 			continue;
 		if (proc_pid_start_time((uint32_t)pid, &start) < 0 || proc_status_field((pid_t)pid, "Uid:", &uid) < 0)
 			continue;
-		info = (struct process_info){ uid, start * p->ns_per_tick };
+		info = (struct process_info){ uid, start * p->ns_per_tick, 0 };
 		if (process_table_set(p->sink->processes, (uint32_t)pid, &info) < 0)
 			break;
 	}

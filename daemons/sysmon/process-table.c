@@ -116,13 +116,13 @@ void process_table_track(struct process_table *t, const struct sm_record *r)
 	case SYSMON_PROCESS_CREATE: {
 		const struct sysmon_create *c = (const void *)h;
 
-		info = (struct process_info){ c->uid, c->process.start_time };
+		info = (struct process_info){ c->uid, c->process.start_time, 0 };
 		break;
 	}
 	case SYSMON_PROCESS_EXEC: {
 		const struct sysmon_exec *x = (const void *)h;
 
-		info = (struct process_info){ x->uid, x->process.start_time };
+		info = (struct process_info){ x->uid, x->process.start_time, 0 };
 		break;
 	}
 	case SYSMON_UID_CHANGE: {
@@ -134,11 +134,21 @@ void process_table_track(struct process_table *t, const struct sm_record *r)
 		break;
 	}
 	case SYSMON_PROCESS_EXIT:
-		process_table_remove(t, r->pid);
-		return;
+		if (!process_table_get(t, r->pid, &info))
+			return;
+		info.exited = h->time_ns;
+		break;
 	default:
 		return;
 	}
 	if (info.uid != SM_UID_UNKNOWN && process_table_set(t, r->pid, &info) < 0)
 		process_table_clear(t);   /* no memory: better unknown than wrong */
+}
+
+void process_table_purge(struct process_table *t, uint64_t before_ns)
+{
+	for (size_t i = 0; i < t->capacity; i++)
+		/* A removal may shift a later entry into slot i: look again. */
+		while (t->pids[i] && t->infos[i].exited && t->infos[i].exited < before_ns)
+			process_table_remove(t, t->pids[i]);
 }

@@ -15,6 +15,7 @@
 struct process_info {
 	uint32_t uid;          /* real uid, SM_UID_UNKNOWN if not known */
 	uint64_t start_time;   /* ns after boot at tick resolution; 0: not known */
+	uint64_t exited;       /* wall time of its exit record; 0: alive */
 };
 
 struct process_table {
@@ -30,6 +31,10 @@ void process_table_remove(struct process_table *t, uint32_t pid);
 void process_table_clear(struct process_table *t);
 
 /* Keeps t up to date with what record r says: a process created or
- * exec'd (its uid and start time), its uid changed, its exit. */
+ * exec'd (its uid and start time), its uid changed, its exit. An exited
+ * process stays known until process_table_purge(): events of another
+ * channel about it may still be on their way. */
 struct sm_record;
 void process_table_track(struct process_table *t, const struct sm_record *r);
+/* Forgets the processes that exited before wall time before_ns. */
+void process_table_purge(struct process_table *t, uint64_t before_ns);
