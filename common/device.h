@@ -1,78 +1,73 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The cusekit device framework.
+ * The cusekit device framework: what a device sees.
  *
- * A daemon is one device: a table of handlers (struct cusekit_device_ops) and
- * the device's own state. The framework owns everything else: the transport
- * (a real CUSE character device, or a one-file FUSE mount as fallback), the
- * single-threaded sd-event loop, per-open client objects, ioctl size checks,
- * CUSEKIT_IOC_GET_INFO, deferred requests and their interruption, poll
- * handles, client counting, option parsing, sd_notify and graceful stop.
+ * A daemon is one device: a table of handlers (struct cusekit_device_ops)
+ * and the device's own state. The framework owns everything else: the
+ * transport (a real CUSE character device, or a one-file FUSE mount as
+ * fallback), the single-threaded sd-event loop, per-open clients, ioctl size
+ * checks, CUSEKIT_IOC_GET_INFO, parked requests and their interruption, poll,
+ * client counting, option parsing, sd_notify and the lifecycle.
  *
- * Everything runs on one thread, so handlers never lock. A handler either
- * answers its request at once (fuse_reply_*) or defers it (cusekit_defer())
- * and answers later from any other callback: the inverted call.
+ * One answer contract: every handler returns its result, and the framework
+ * answers the request with it:
+ *
+ *     >= 0       bytes read or written, or the ioctl's return value
+ *     -errno     the request fails with that errno
+ *     cusekit_park(q, req)
+ *                the request waits in the wait queue q (waitq.h) and is
+ *                answered later, when q's try function gives a result
+ *
+ * Device code never talks to libfuse: requests and callers reach it as the
+ * framework's own types, so a device's logic runs under a unit test or a
+ * fuzzer without a kernel.
+ *
+ * Lifecycle, in this order:
+ *     init        defaults of the device's state (before the options)
+ *     start       options parsed: open kernel channels, add event sources
+ *     ...         the node exists (READY=1 once the kernel made *this* node)
+ *     stop        SIGTERM/SIGINT: every parked request is answered (ENODEV)
+ *                 and every client released first, then stop() runs
+ *     save        after stop, and every CUSEKIT_SAVE_INTERVAL_SEC meanwhile
+ *     destroy     free what init and start made; runs after a failed start too
+ *
+ * Everything runs on one thread: handlers never lock.
  */
 #pragma once
 
-#ifndef FUSE_USE_VERSION
-#define FUSE_USE_VERSION 312 /* libfuse 3.12 API: what Debian 12 (3.14) has */
-#endif
-#include <fuse_lowlevel.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
 #include "list.h"
+#include "request.h"
+#include "waitq.h"
 
 struct cusekit_device;
-struct cusekit_client;
-struct cusekit_pending;
 
 /* One open file of the device. Clients are keyed by the open file, never by
  * pid: CUSE's release carries no credentials, and pids are reused. */
 struct cusekit_client {
 	struct cusekit_device *device;
-	void *private;         /* the device's per-open state */
-	uint64_t id;           /* 1, 2, ... in open order, for logs */
-	int open_flags;        /* O_ACCMODE, O_NONBLOCK, ... at open time */
-	pid_t opener_pid;      /* thread that opened it, in the daemon's pid ns */
-	uid_t opener_uid;
-	gid_t opener_gid;
+	void *private;                  /* the device's per-open state */
+	uint64_t id;                    /* 1, 2, ... in open order, for logs */
+	int open_flags;                 /* O_ACCMODE, O_NONBLOCK, ... at open time */
+	struct cusekit_caller opener;   /* who opened it */
 
 	/* framework-private */
-	struct list_node link;            /* device->clients */
-	struct list_node pending;         /* cusekit_pending.client_link */
-	struct fuse_pollhandle *poll_handle;
-};
-
-/* A request kept to be answered later. */
-typedef void (*cusekit_interrupt_fn)(struct cusekit_pending *p);
-
-struct cusekit_pending {
-	struct cusekit_client *client;
-	fuse_req_t req;
-	/* Called when the caller is interrupted (a signal, pthread_cancel, or its
-	 * death). It must answer through cusekit_pending_take(). NULL: the
-	 * framework answers EINTR. */
-	cusekit_interrupt_fn on_interrupt;
-	struct list_node link;            /* free for the device's own queue */
-
-	/* framework-private */
-	struct list_node client_link;
-	size_t payload_size;
-	_Alignas(8) unsigned char payload[]; /* the device's copy of request data */
+	struct list_node link;          /* device->clients */
+	struct list_node parked;        /* its parked requests */
+	void *poll_handle;
 };
 
 /* ioctl handlers see exactly _IOC_SIZE(cmd) bytes in and out: the framework
- * checks the sizes against the command before calling. Return 0 to answer with
- * *out, -errno to fail, or CUSEKIT_DEFERRED after deferring req. */
-#define CUSEKIT_DEFERRED 1
-
+ * checks the sizes against the command before calling, and answers with
+ * *out when the handler returns >= 0 (the ioctl's return value). */
 struct cusekit_ioctl {
 	unsigned int cmd;
-	int (*handler)(struct cusekit_client *c, fuse_req_t req, const void *in, void *out);
+	int (*handler)(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out);
 };
 
 /* A device option: --NAME[=ARG] on the command line, or "NAME = ARG" in
@@ -84,34 +79,48 @@ struct cusekit_option {
 	int (*parse)(void *userdata, const char *arg);
 };
 
+/* The one integer parser for option values: decimal, an optional '-', no
+ * spaces, within [min, max]. 0, or -EINVAL. */
+int cusekit_parse_integer(const char *arg, long long min, long long max, long long *ret);
+
 struct cusekit_device_ops {
 	const char *name;           /* "zero": node cusekit/zero, config zero.conf */
 	const char *description;    /* one line for --help */
 	mode_t node_mode;           /* e.g. 0666 */
-	const char *node_group;     /* NULL: root; a missing group warns, falls back to root */
+	const char *node_group;     /* NULL: root. See cusekit_group_resolve(). */
 	const struct cusekit_option *options;   /* NULL-name terminated, or NULL */
 
-	/* Daemon lifetime. start() runs once the options are parsed, before the
-	 * node exists: open kernel channels and add event sources there. stop()
-	 * runs on SIGTERM/SIGINT before the framework answers what is still
-	 * pending (ENODEV) and calls save(). save() persists state; it also runs
-	 * every CUSEKIT_SAVE_INTERVAL_SEC so a crash loses little. */
+	/* The device's state: size bytes, zeroed, then init() sets defaults. */
+	size_t size;
+	void (*init)(void *userdata);
+
 	int (*start)(struct cusekit_device *d);
 	void (*stop)(struct cusekit_device *d);
 	int (*save)(struct cusekit_device *d);
 	void (*destroy)(struct cusekit_device *d);
 
-	/* Requests. open returns 0 or -errno; release must drop every reference
-	 * to c (the framework has answered its pending requests, EINTR, before).
-	 * read/write answer or defer req themselves. poll returns the events that
-	 * are ready now; call cusekit_client_wake() when that may have changed.
-	 * A NULL handler answers: open 0, read EINVAL, write EINVAL, poll
-	 * "readable and writable". */
-	int (*open)(struct cusekit_client *c, fuse_req_t req);
+	/* Requests. A NULL handler answers: open 0, read EINVAL, write EINVAL,
+	 * poll "readable and writable".
+	 *
+	 * open returns 0 or -errno. release drops every reference to c; its
+	 * parked requests were answered (EINTR) before.
+	 *
+	 * read answers with the bytes of cusekit_request_buffer(req), which it
+	 * fills, or of memory of its own named by cusekit_request_answer_from().
+	 * read_done and write_done (optional) run right after an answer of >= 0
+	 * bytes was sent; delivered says whether it reached the caller (false:
+	 * the caller was interrupted or died first, and those bytes were never
+	 * read or acknowledged). Consume there what a delivered answer gave, or
+	 * undo what an undelivered one counted.
+	 *
+	 * poll returns the events ready now; call cusekit_client_wake() when
+	 * that may have changed. */
+	int (*open)(struct cusekit_client *c, struct cusekit_request *req);
 	void (*release)(struct cusekit_client *c);
-	void (*read)(struct cusekit_client *c, fuse_req_t req, size_t size, bool nonblock);
-	void (*write)(struct cusekit_client *c, fuse_req_t req, const void *buf, size_t size,
-		      bool nonblock);
+	ssize_t (*read)(struct cusekit_client *c, struct cusekit_request *req, size_t size);
+	void (*read_done)(struct cusekit_client *c, size_t bytes, bool delivered);
+	ssize_t (*write)(struct cusekit_client *c, struct cusekit_request *req, const void *buf, size_t size);
+	void (*write_done)(struct cusekit_client *c, size_t bytes, bool delivered);
 	unsigned (*poll)(struct cusekit_client *c);
 	const struct cusekit_ioctl *ioctls;     /* terminated by cmd 0 */
 };
@@ -120,16 +129,15 @@ struct cusekit_device_ops {
 
 /* The program: parse options, start the device, serve until stopped.
  * Returns the process exit status. */
-int cusekit_main(int argc, char *argv[], const struct cusekit_device_ops *ops, void *userdata);
+int cusekit_main(int argc, char *argv[], const struct cusekit_device_ops *ops);
+#define CUSEKIT_MAIN(ops) \
+	int main(int argc, char *argv[]) { return cusekit_main(argc, argv, &(ops)); }
 
 void *cusekit_device_userdata(struct cusekit_device *d);
 sd_event *cusekit_device_event(struct cusekit_device *d);
 const char *cusekit_device_name(struct cusekit_device *d);   /* --name, default ops->name */
-/* The resolved node_group; CUSEKIT_NO_GROUP when there is none, which no
- * caller is ever in. */
+/* The resolved node_group, or CUSEKIT_NO_GROUP. */
 gid_t cusekit_device_group(struct cusekit_device *d);
-#define CUSEKIT_NO_GROUP ((gid_t)-1)
-bool cusekit_device_stopping(struct cusekit_device *d);
 /* $STATE_DIRECTORY, --state-dir, or /var/lib/cusekit/<device>. */
 const char *cusekit_device_state_dir(struct cusekit_device *d);
 /* Calls fn for every open client. */
@@ -141,21 +149,16 @@ static inline void *cusekit_client_userdata(struct cusekit_client *c)
 	return cusekit_device_userdata(c->device);
 }
 
-/* Keep req to answer later. Registers the interrupt callback, so the caller
- * can always be interrupted. payload_size bytes of zeroed payload come with
- * it (for example a copy of write data, since libfuse reuses its buffer).
- * Returns NULL when req is already answered (interrupted before we got here:
- * EINTR; no memory: ENOMEM). */
-struct cusekit_pending *cusekit_defer(struct cusekit_client *c, fuse_req_t req,
-				      cusekit_interrupt_fn on_interrupt, size_t payload_size);
-/* Unlink p from every list, free it, and hand back its request to answer. */
-fuse_req_t cusekit_pending_take(struct cusekit_pending *p);
-
-/* Tell a client's poller that what cusekit_device_ops.poll reports may have
- * changed. Cheap when nobody polls. */
+/* Tell a client's poller, or every client's, that what ops->poll reports
+ * may have changed. Cheap when nobody polls. */
 void cusekit_client_wake(struct cusekit_client *c);
+void cusekit_device_wake_all(struct cusekit_device *d);
 
-/* Caller identity of a request, from the kernel's request context. */
-const struct fuse_ctx *cusekit_caller(fuse_req_t req);
-/* 1 if the caller is root or has gid among its groups, 0 if not, -errno. */
-int cusekit_caller_privileged(fuse_req_t req, gid_t gid);
+/* One policy for every configured group, the node's and a device's own (an
+ * admin group): a group that does not exist is a warning at start, and then
+ * grants nothing (CUSEKIT_NO_GROUP, which no caller is ever in; a node
+ * without its group belongs to root). Never a fallback to a real group:
+ * gid 0 would hand the group's rights to everyone in group root. what says
+ * what the group is for, in the warning. */
+#define CUSEKIT_NO_GROUP ((gid_t)-1)
+gid_t cusekit_group_resolve(const char *name, const char *what);

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -53,4 +55,37 @@ int write_full(int fd, const void *buf, size_t size)
 		done += (size_t)n;
 	}
 	return 0;
+}
+
+int open_regular(const char *path, int flags, struct stat *ret_st)
+{
+	_cleanup_close_ int fd = -1;
+	char proc_path[64];
+	int r;
+
+	fd = open(path, O_PATH | O_CLOEXEC | (flags & O_NOFOLLOW));
+	if (fd < 0)
+		return negative_errno();
+	if (fstat(fd, ret_st) < 0)
+		return negative_errno();
+	if (!S_ISREG(ret_st->st_mode))
+		return -EBADFD;
+	/* Reopen the very inode looked at, not whatever the path names now. */
+	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
+	r = open(proc_path, (flags & ~O_NOFOLLOW) | O_CLOEXEC | O_NOCTTY);
+	return r < 0 ? negative_errno() : r;
+}
+
+const char *file_kind(const struct stat *st)
+{
+	switch (st->st_mode & S_IFMT) {
+	case S_IFREG: return "a regular file";
+	case S_IFDIR: return "a directory";
+	case S_IFIFO: return "a FIFO";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	case S_IFLNK: return "a symbolic link";
+	default: return "an unknown kind of file";
+	}
 }

@@ -13,11 +13,9 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
-#include "device-private.h"
+#include "fuse-requests.h"
 #include "fs-util.h"
 #include "log.h"
-
-static struct cusekit_device *device_of(fuse_req_t req) { return fuse_req_userdata(req); }
 
 static void node_stat(struct cusekit_device *d, struct stat *st)
 {
@@ -32,7 +30,6 @@ static void node_stat(struct cusekit_device *d, struct stat *st)
 
 static void fuse_init(void *userdata, struct fuse_conn_info *conn)
 {
-	(void)conn;
 	/* The kernel holds every request until INIT is answered, which
 	 * libfuse does right after this returns. */
 	device_node_ready(userdata);
@@ -42,9 +39,7 @@ static void fuse_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 {
 	struct stat st;
 
-	(void)ino;
-	(void)fi;
-	node_stat(device_of(req), &st);
+	node_stat(fuse_requests_device(req), &st);
 	fuse_reply_attr(req, &st, 60.0);
 }
 
@@ -53,7 +48,6 @@ static void fuse_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *
 static void fuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 			 struct fuse_file_info *fi)
 {
-	(void)attr;
 	if (to_set & (FUSE_SET_ATTR_MODE | FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)) {
 		fuse_reply_err(req, EPERM);
 		return;
@@ -61,46 +55,34 @@ static void fuse_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int 
 	fuse_getattr(req, ino, fi);
 }
 
-static void fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
-{
-	(void)ino;
-	device_open(device_of(req), req, fi);
-}
+static void fuse_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi) { fuse_requests_open(req, fi); }
 
 static void fuse_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-	(void)ino;
-	device_release(device_of(req), req, fi);
+	fuse_requests_release(req, fi);
 }
 
+/* nonseekable: the offset means nothing */
 static void fuse_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)off; /* nonseekable: the offset means nothing */
-	device_read(device_of(req), req, size, fi);
+	fuse_requests_read(req, size, fi);
 }
 
 static void fuse_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
 		       struct fuse_file_info *fi)
 {
-	(void)ino;
-	(void)off;
-	device_write(device_of(req), req, buf, size, fi);
+	fuse_requests_write(req, buf, size, fi);
 }
 
 static void fuse_ioctl(fuse_req_t req, fuse_ino_t ino, unsigned int cmd, void *arg, struct fuse_file_info *fi,
 		       unsigned flags, const void *in_buf, size_t in_bufsz, size_t out_bufsz)
 {
-	(void)ino;
-	(void)arg;
-	(void)flags;
-	device_ioctl(device_of(req), req, cmd, fi, in_buf, in_bufsz, out_bufsz);
+	fuse_requests_ioctl(req, cmd, fi, in_buf, in_bufsz, out_bufsz);
 }
 
 static void fuse_poll(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi, struct fuse_pollhandle *ph)
 {
-	(void)ino;
-	device_poll(device_of(req), req, fi, ph);
+	fuse_requests_poll(req, fi, ph);
 }
 
 static const struct fuse_lowlevel_ops fuse_ops = {
@@ -177,6 +159,7 @@ static void fuse_transport_close(struct cusekit_device *d)
 	fuse_session_unmount(d->session);
 	fuse_session_destroy(d->session);
 	d->session = NULL;
+	fuse_requests_done(d);
 	/* No node, no file: a client must not write into a plain file under
 	 * the daemon's name after it stopped. */
 	if (unlink(d->node_path) < 0 && errno != ENOENT)

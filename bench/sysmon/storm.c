@@ -53,7 +53,6 @@ static void *reader_main(void *arg)
 {
 	static _Alignas(8) unsigned char buf[1 << 16];
 
-	(void)arg;
 	while (!atomic_load(&stop)) {
 		struct pollfd pfd = { .fd = device_fd, .events = POLLIN };
 		ssize_t n;

@@ -15,7 +15,6 @@
  * order.
  */
 #include <errno.h>
-#include <grp.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -152,13 +151,13 @@ static unsigned boosts_of_user(struct booster *booster, uid_t uid, const struct 
 
 /* Changing a thread */
 
-static enum booster_rank caller_rank(struct booster *booster, fuse_req_t req)
+static enum booster_rank caller_rank(struct booster *booster, struct cusekit_request *req)
 {
-	const struct fuse_ctx *caller = cusekit_caller(req);
+	const struct cusekit_caller *caller = cusekit_request_caller(req);
 
 	if (caller->uid == 0)
 		return BOOSTER_RANK_ROOT;
-	if (booster->admin_group && cusekit_caller_privileged(req, booster->admin_gid) > 0)
+	if (cusekit_request_privileged(req, booster->admin_gid) > 0)
 		return BOOSTER_RANK_ADMIN;
 	return BOOSTER_RANK_USER;
 }
@@ -174,10 +173,10 @@ static void sched_from_request(struct thread_sched *s, const struct booster_requ
 	};
 }
 
-static int booster_change(struct cusekit_client *c, fuse_req_t req, const struct booster_request *request)
+static int booster_change(struct cusekit_client *c, struct cusekit_request *req, const struct booster_request *request)
 {
 	struct booster *booster = cusekit_client_userdata(c);
-	const struct fuse_ctx *caller = cusekit_caller(req);
+	const struct cusekit_caller *caller = cusekit_request_caller(req);
 	struct thread thread = { .proc_fd = -1 };
 	struct thread_sched now, ours;
 	struct booster_target target;
@@ -251,15 +250,12 @@ static int booster_change(struct cusekit_client *c, fuse_req_t req, const struct
 /* The book's protocol: whole 8-byte records, each a persistent change. A
  * failure after some records were done reports the bytes done, like the
  * book's partial success. */
-static void booster_write(struct cusekit_client *c, fuse_req_t req, const void *buf, size_t size, bool nonblock)
+static ssize_t booster_write(struct cusekit_client *c, struct cusekit_request *req, const void *buf, size_t size)
 {
 	size_t done;
 
-	(void)nonblock;
-	if (size == 0 || size % sizeof(struct booster_thread_data)) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
+	if (size == 0 || size % sizeof(struct booster_thread_data))
+		return -EINVAL;
 	for (done = 0; done < size; done += sizeof(struct booster_thread_data)) {
 		struct booster_thread_data data;
 		struct booster_request r = { .flags = BOOSTER_FLAG_PERSIST };
@@ -270,34 +266,26 @@ static void booster_write(struct cusekit_client *c, fuse_req_t req, const void *
 		err = booster_scale_to_request(data.priority, &r);
 		if (err == 0)
 			err = booster_change(c, req, &r);
-		if (err < 0) {
-			if (done == 0)
-				fuse_reply_err(req, -err);
-			else
-				fuse_reply_write(req, done);
-			return;
-		}
+		if (err < 0)
+			return done == 0 ? err : (ssize_t)done;
 	}
-	fuse_reply_write(req, size);
+	return (ssize_t)size;
 }
 
-static int booster_set(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int booster_set(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct booster_request r;
 
-	(void)out;
 	memcpy(&r, in, sizeof(r));
 	return booster_change(c, req, &r);
 }
 
-static int booster_get(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int booster_get(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct booster_request r;
 	struct thread_sched now;
 	int err;
 
-	(void)c;
-	(void)req;
 	memcpy(&r, in, sizeof(r));
 	if (r.tid > INT_MAX)
 		return -ESRCH;
@@ -314,15 +302,13 @@ static int booster_get(struct cusekit_client *c, fuse_req_t req, const void *in,
 	return 0;
 }
 
-static int booster_reset(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int booster_reset(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct booster *booster = cusekit_client_userdata(c);
 	struct list_node *i, *tmp;
 	bool found = false;
 	__u32 tid;
 
-	(void)req;
-	(void)out;
 	memcpy(&tid, in, sizeof(tid));
 	list_for_each_safe(i, tmp, &booster->boosts) {
 		struct boost *b = list_entry(i, struct boost, link);
@@ -365,16 +351,8 @@ static void booster_release(struct cusekit_client *c)
 static int booster_start(struct cusekit_device *d)
 {
 	struct booster *booster = cusekit_device_userdata(d);
-	struct group *g;
 
-	if (booster->admin_group) {
-		errno = 0;
-		g = getgrnam(booster->admin_group);
-		if (!g)
-			return log_error_errno(errno > 0 ? -errno : -ENOENT, "Unknown admin-group %s: %m",
-					       booster->admin_group);
-		booster->admin_gid = g->gr_gid;
-	}
+	booster->admin_gid = cusekit_group_resolve(booster->admin_group, "admin-group");
 	log_info("Policy: nice-floor %d, rt-max-priority %u, max-boosted-per-user %u, admin-group %s.",
 		 booster->limits.nice_floor, booster->limits.rt_max_priority,
 		 booster->limits.max_boosted_per_user, booster->admin_group ?: "(none: root only)");
@@ -394,22 +372,11 @@ static void booster_destroy(struct cusekit_device *d)
 
 /* Options */
 
-static int parse_int(const char *arg, long min, long max, long *value)
-{
-	char *end;
-
-	errno = 0;
-	*value = strtol(arg, &end, 10);
-	if (errno || end == arg || *end || *value < min || *value > max)
-		return -EINVAL;
-	return 0;
-}
-
 static int parse_nice_floor(void *userdata, const char *arg)
 {
 	struct booster *booster = userdata;
-	long v;
-	int r = parse_int(arg, BOOSTER_NICE_MIN, BOOSTER_NICE_MAX, &v);
+	long long v;
+	int r = cusekit_parse_integer(arg, BOOSTER_NICE_MIN, BOOSTER_NICE_MAX, &v);
 
 	if (r == 0)
 		booster->limits.nice_floor = (int)v;
@@ -419,8 +386,8 @@ static int parse_nice_floor(void *userdata, const char *arg)
 static int parse_rt_max_priority(void *userdata, const char *arg)
 {
 	struct booster *booster = userdata;
-	long v;
-	int r = parse_int(arg, 0, BOOSTER_RT_PRIORITY_MAX, &v);
+	long long v;
+	int r = cusekit_parse_integer(arg, 0, BOOSTER_RT_PRIORITY_MAX, &v);
 
 	if (r == 0)
 		booster->limits.rt_max_priority = (unsigned)v;
@@ -430,8 +397,8 @@ static int parse_rt_max_priority(void *userdata, const char *arg)
 static int parse_max_boosted(void *userdata, const char *arg)
 {
 	struct booster *booster = userdata;
-	long v;
-	int r = parse_int(arg, 0, 65536, &v);
+	long long v;
+	int r = cusekit_parse_integer(arg, 0, 65536, &v);
 
 	if (r == 0)
 		booster->limits.max_boosted_per_user = (unsigned)v;
@@ -461,23 +428,26 @@ static const struct cusekit_option booster_options[] = {
 	{}
 };
 
-static const struct cusekit_device_ops booster_device = {
+static void booster_init(void *userdata)
+{
+	struct booster *booster = userdata;
+
+	booster->limits = BOOSTER_LIMITS_DEFAULT;
+	booster->admin_gid = CUSEKIT_NO_GROUP;
+	list_init(&booster->boosts);
+}
+
+const struct cusekit_device_ops booster_device = {
 	.name = "booster",
 	.description = "Serve /dev/cusekit/booster: set thread priorities by policy, undone on close.",
 	.node_mode = 0660,
 	.node_group = "cusekit-booster",
 	.options = booster_options,
+	.size = sizeof(struct booster),
+	.init = booster_init,
 	.start = booster_start,
 	.destroy = booster_destroy,
 	.release = booster_release,
 	.write = booster_write,
 	.ioctls = booster_ioctls,
 };
-
-int main(int argc, char *argv[])
-{
-	struct booster booster = { .limits = BOOSTER_LIMITS_DEFAULT };
-
-	list_init(&booster.boosts);
-	return cusekit_main(argc, argv, &booster_device, &booster);
-}

@@ -10,51 +10,30 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "proc-stat.h"
+#include "procfs.h"
 #include "thread.h"
-
-/* Reads a small /proc file of the thread through its fd. Any failure means
- * the thread is gone (or never was). */
-static int read_proc(int proc_fd, const char *name, char *buf, size_t size)
-{
-	_cleanup_close_ int fd = openat(proc_fd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -ESRCH;
-	n = read(fd, buf, size - 1);
-	if (n <= 0)
-		return -ESRCH;
-	buf[n] = '\0';
-	return 0;
-}
 
 static int read_stat(int proc_fd, uint64_t *start_time, char comm[16])
 {
 	char buf[1024];
-	int r;
 
-	r = read_proc(proc_fd, "stat", buf, sizeof(buf));
-	if (r < 0)
-		return r;
+	if (proc_read(proc_fd, "stat", buf, sizeof(buf)) < 0)
+		return -ESRCH;
 	return proc_stat_parse(buf, comm, NULL, start_time) < 0 ? -EIO : 0;
 }
 
 static int read_status(int proc_fd, struct thread_info *info)
 {
-	char buf[4096], *p;
-	unsigned ruid, euid, suid;
+	unsigned tgid, uids[3];
+	char buf[4096];
 
-	if (read_proc(proc_fd, "status", buf, sizeof(buf)) < 0)
+	if (proc_read(proc_fd, "status", buf, sizeof(buf)) < 0)
 		return -ESRCH;
-	p = strstr(buf, "\nTgid:");
-	if (!p || sscanf(p, "\nTgid: %d", &info->pid) != 1)
+	if (proc_status_parse(buf, "Tgid:", &tgid, 1) != 1 || proc_status_parse(buf, "Uid:", uids, 3) != 3)
 		return -EIO;
-	p = strstr(buf, "\nUid:");
-	if (!p || sscanf(p, "\nUid: %u %u %u", &ruid, &euid, &suid) != 3)
-		return -EIO;
-	info->ruid = ruid;
-	info->suid = suid;
+	info->pid = (pid_t)tgid;
+	info->ruid = uids[0];
+	info->suid = uids[2];
 	return 0;
 }
 

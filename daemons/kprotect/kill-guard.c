@@ -13,7 +13,7 @@
 #include "kill-guard.bpf.skel.h"
 #include "kill-guard.h"
 #include "log.h"
-#include "proc-pid.h"
+#include "procfs.h"
 
 struct kill_guard {
 	struct kill_guard_bpf *skel;

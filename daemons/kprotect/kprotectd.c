@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <grp.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -31,7 +30,7 @@
 #include "kill-guard.h"
 #include "log.h"
 #include "proc-connector.h"
-#include "proc-pid.h"
+#include "procfs.h"
 #include "rules.h"
 #include "state.h"
 
@@ -43,7 +42,7 @@
 struct kprotect {
 	unsigned pid_capacity;
 	unsigned exec_capacity;
-	gid_t admin_gid;            /* (gid_t)-1: no such group, root only */
+	gid_t admin_gid;            /* CUSEKIT_NO_GROUP: root only */
 	struct pid_set pids;
 	struct exec_set execs;
 	struct kill_guard *kill_guard;
@@ -137,24 +136,13 @@ static void exec_was_denied(pid_t pid, uint64_t dev, uint64_t ino, void *userdat
 	log_notice("Refused to let pid %d execute %s.", (int)pid, rule ? rule->path : "a denied file");
 }
 
-/* Open path, which must name a regular file, without opening anything else
- * on the way (a FIFO or a device would block or act on open). */
-static int open_regular(const char *path, struct stat *ret_st)
+/* A rule's file: a regular file, opened without side effects (EINVAL when
+ * it is anything else). */
+static int open_rule_file(const char *path, struct stat *ret_st)
 {
-	_cleanup_close_ int fd = -1;
-	char proc_path[64];
-	int r;
+	int fd = open_regular(path, O_RDONLY, ret_st);
 
-	fd = open(path, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return negative_errno();
-	if (fstat(fd, ret_st) < 0)
-		return negative_errno();
-	if (!S_ISREG(ret_st->st_mode))
-		return -EINVAL;
-	snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", fd);
-	r = open(proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	return r < 0 ? negative_errno() : r;
+	return fd == -EBADFD ? -EINVAL : fd;
 }
 
 /* 1: denied now; 0: it already was. */
@@ -164,7 +152,7 @@ static int kprotect_deny_exec(struct kprotect *k, const char *path)
 	struct stat st;
 	int r;
 
-	fd = open_regular(path, &st);
+	fd = open_rule_file(path, &st);
 	if (fd < 0)
 		return fd;
 	r = exec_set_add(&k->execs, (uint64_t)st.st_dev, (uint64_t)st.st_ino, path);
@@ -201,7 +189,7 @@ static int kprotect_allow_exec(struct kprotect *k, const char *path)
 	struct stat st;
 	int r;
 
-	fd = open_regular(path, &st);
+	fd = open_rule_file(path, &st);
 	if (fd == -ENOENT)
 		return kprotect_allow_deleted(k, path);
 	if (fd < 0)
@@ -245,9 +233,9 @@ static void kprotect_changed(struct cusekit_client *c)
 /* ioctls */
 
 /* Rule changes: root or cusekit-admin. */
-static int check_admin(struct kprotect *k, fuse_req_t req)
+static int check_admin(struct kprotect *k, struct cusekit_request *req)
 {
-	int r = cusekit_caller_privileged(req, k->admin_gid);
+	int r = cusekit_request_privileged(req, k->admin_gid);
 
 	if (r < 0)
 		return r;
@@ -260,7 +248,7 @@ static int check_pids(const struct kprotect_pids *in)
 }
 
 /* Who asks is checked before what is asked. */
-static int check_pid_change(struct kprotect *k, fuse_req_t req, const struct kprotect_pids *pids)
+static int check_pid_change(struct kprotect *k, struct cusekit_request *req, const struct kprotect_pids *pids)
 {
 	int r = check_admin(k, req);
 
@@ -278,7 +266,7 @@ static int kprotect_remove_pid(struct kprotect *k, uint32_t pid)
 /* ADD_PIDS and REMOVE_PIDS: change each pid in turn and answer the count
  * done, the book's partial success. change returns 1 done, 0 skipped,
  * -ENOSPC when nothing more can be done. */
-static int change_pids(struct cusekit_client *c, fuse_req_t req, const struct kprotect_pids *pids,
+static int change_pids(struct cusekit_client *c, struct cusekit_request *req, const struct kprotect_pids *pids,
 		       struct kprotect_pids *result, int (*change)(struct kprotect *k, uint32_t pid),
 		       const char *verb)
 {
@@ -295,7 +283,7 @@ static int change_pids(struct cusekit_client *c, fuse_req_t req, const struct kp
 	}
 	if (done > 0) {
 		log_info("%s %" PRIu32 " of %" PRIu32 " pids for uid %u.", verb, done, pids->count,
-			 (unsigned)cusekit_caller(req)->uid);
+			 (unsigned)cusekit_request_caller(req)->uid);
 		kprotect_changed(c);
 	}
 	*result = *pids;
@@ -303,7 +291,7 @@ static int change_pids(struct cusekit_client *c, fuse_req_t req, const struct kp
 	return 0;
 }
 
-static int kprotect_ioc_add_pids(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_add_pids(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	int r;
@@ -316,7 +304,7 @@ static int kprotect_ioc_add_pids(struct cusekit_client *c, fuse_req_t req, const
 	return change_pids(c, req, in, out, kprotect_add_pid, "Protected");
 }
 
-static int kprotect_ioc_remove_pids(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_remove_pids(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	int r;
 
@@ -326,7 +314,7 @@ static int kprotect_ioc_remove_pids(struct cusekit_client *c, fuse_req_t req, co
 	return change_pids(c, req, in, out, kprotect_remove_pid, "Unprotected");
 }
 
-static int kprotect_ioc_clear(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_clear(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	int r;
@@ -334,13 +322,13 @@ static int kprotect_ioc_clear(struct cusekit_client *c, fuse_req_t req, const vo
 	r = check_admin(k, req);
 	if (r < 0)
 		return r;
-	log_info("Unprotected all %zu pids for uid %u.", k->pids.count, (unsigned)cusekit_caller(req)->uid);
+	log_info("Unprotected all %zu pids for uid %u.", k->pids.count, (unsigned)cusekit_request_caller(req)->uid);
 	kprotect_clear_pids(k);
 	kprotect_changed(c);
 	return 0;
 }
 
-static int kprotect_ioc_list(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_list(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	const struct kprotect_pid_list *query = in;
@@ -363,7 +351,7 @@ static int check_path(const struct kprotect_path *p)
 	return 0;
 }
 
-static int kprotect_ioc_deny_exec(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_deny_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	const struct kprotect_path *p = in;
@@ -378,13 +366,13 @@ static int kprotect_ioc_deny_exec(struct cusekit_client *c, fuse_req_t req, cons
 		return -EOPNOTSUPP;
 	r = kprotect_deny_exec(k, p->path);
 	if (r > 0) {
-		log_info("Denied execution of %s for uid %u.", p->path, (unsigned)cusekit_caller(req)->uid);
+		log_info("Denied execution of %s for uid %u.", p->path, (unsigned)cusekit_request_caller(req)->uid);
 		kprotect_changed(c);
 	}
-	return MIN(r, 0);
+	return r < 0 ? r : 0;
 }
 
-static int kprotect_ioc_allow_exec(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_allow_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	const struct kprotect_path *p = in;
@@ -397,12 +385,12 @@ static int kprotect_ioc_allow_exec(struct cusekit_client *c, fuse_req_t req, con
 		r = kprotect_allow_exec(k, p->path);
 	if (r < 0)
 		return r;
-	log_info("Allowed execution of %s for uid %u.", p->path, (unsigned)cusekit_caller(req)->uid);
+	log_info("Allowed execution of %s for uid %u.", p->path, (unsigned)cusekit_request_caller(req)->uid);
 	kprotect_changed(c);
 	return 0;
 }
 
-static int kprotect_ioc_list_exec(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_list_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	const struct kprotect_exec_list *query = in;
@@ -413,7 +401,7 @@ static int kprotect_ioc_list_exec(struct cusekit_client *c, fuse_req_t req, cons
 	return 0;
 }
 
-static int kprotect_ioc_get_status(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int kprotect_ioc_get_status(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
 	struct kprotect_status *st = out;
@@ -531,7 +519,7 @@ static void kprotect_apply_execs(struct kprotect *k)
 		struct stat st;
 		int r;
 
-		fd = open_regular(rule->path, &st);
+		fd = open_rule_file(rule->path, &st);
 		r = fd < 0 ? fd : ((uint64_t)st.st_dev != rule->dev || (uint64_t)st.st_ino != rule->ino) ? -ESTALE : 0;
 		if (r >= 0 && k->exec_guard)
 			r = exec_guard_mark(k->exec_guard, fd);
@@ -549,11 +537,10 @@ static int kprotect_load(struct kprotect *k)
 	size_t size, dropped = 0;
 	int r;
 
-	r = cusekit_state_load(k->state_path, KPROTECT_STATE_VERSION, &data, &size);
-	if (r == -ENOENT)
+	r = cusekit_state_load(k->state_path, KPROTECT_STATE_VERSION, "the rules", &data, &size);
+	if (r < 0)
 		return 0;
-	if (r >= 0)
-		r = rules_decode(data, size, &k->pids, &k->execs, &dropped);
+	r = rules_decode(data, size, &k->pids, &k->execs, &dropped);
 	if (r < 0) {
 		log_warning_errno(r, "Ignoring the rules in %s, starting with none: %m", k->state_path);
 		return 0;
@@ -589,14 +576,9 @@ static int kprotect_start(struct cusekit_device *d)
 {
 	struct kprotect *k = cusekit_device_userdata(d);
 	const char *state_dir = cusekit_device_state_dir(d);
-	struct group *g;
 	int r;
 
-	g = getgrnam(KPROTECT_ADMIN_GROUP);
-	if (g)
-		k->admin_gid = g->gr_gid;
-	else
-		log_warning("Group %s does not exist: only root may change rules.", KPROTECT_ADMIN_GROUP);
+	k->admin_gid = cusekit_group_resolve(KPROTECT_ADMIN_GROUP, "who may change rules");
 
 	r = mkdir_p(state_dir, 0700);
 	if (r < 0)
@@ -641,15 +623,12 @@ static void kprotect_destroy(struct cusekit_device *d)
 
 static int parse_capacity(const char *arg, unsigned *ret)
 {
-	char *end;
-	unsigned long v;
+	long long v;
+	int r = cusekit_parse_integer(arg, 1, KPROTECT_CAPACITY_MAX, &v);
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno != 0 || end == arg || *end != '\0' || v == 0 || v > KPROTECT_CAPACITY_MAX)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
+	if (r >= 0)
+		*ret = (unsigned)v;
+	return r;
 }
 
 static int parse_pid_capacity(void *userdata, const char *arg)
@@ -668,25 +647,25 @@ static const struct cusekit_option kprotect_options[] = {
 	{}
 };
 
-static const struct cusekit_device_ops kprotect_device = {
+static void kprotect_init(void *userdata)
+{
+	struct kprotect *k = userdata;
+
+	k->pid_capacity = KPROTECT_CAPACITY_DEFAULT;
+	k->exec_capacity = KPROTECT_CAPACITY_DEFAULT;
+	k->admin_gid = CUSEKIT_NO_GROUP;
+	k->lock_fd = -1;
+}
+
+const struct cusekit_device_ops kprotect_device = {
 	.name = "kprotect",
 	.description = "Serve /dev/cusekit/kprotect: processes others cannot kill, executables that cannot run.",
 	.node_mode = 0666,
 	.options = kprotect_options,
+	.size = sizeof(struct kprotect),
+	.init = kprotect_init,
 	.start = kprotect_start,
 	.save = kprotect_save,
 	.destroy = kprotect_destroy,
 	.ioctls = kprotect_ioctls,
 };
-
-int main(int argc, char *argv[])
-{
-	struct kprotect kprotect = {
-		.pid_capacity = KPROTECT_CAPACITY_DEFAULT,
-		.exec_capacity = KPROTECT_CAPACITY_DEFAULT,
-		.admin_gid = (gid_t)-1,
-		.lock_fd = -1,
-	};
-
-	return cusekit_main(argc, argv, &kprotect_device, &kprotect);
-}

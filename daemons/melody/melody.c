@@ -6,11 +6,11 @@
  * machine has (see output.h), from a player thread (see player.h).
  *
  * Flow control: the queue holds at most queue-size notes. A write is all or
- * nothing: it is accepted when all its notes fit, else it waits (deferred,
- * with a copy of its notes) in a FIFO of writers, so nobody overtakes a
- * waiting writer and one write's notes never interleave with another's. An
- * interrupted wait queued nothing: EINTR. O_NONBLOCK gets EAGAIN instead of
- * waiting. DRAIN waits (deferred) until the notes completed reach the count
+ * nothing: it is accepted when all its notes fit, else it waits (parked,
+ * with a copy of its notes) in a wait queue of writers, so nobody overtakes
+ * a waiting writer and one write's notes never interleave with another's.
+ * An interrupted wait queued nothing: EINTR. O_NONBLOCK gets EAGAIN instead
+ * of waiting. DRAIN waits (parked) until the notes completed reach the count
  * queued when it was asked.
  */
 #include <errno.h>
@@ -41,13 +41,9 @@ struct melody {
 
 	uint64_t accepted;               /* notes queued since start */
 	struct melody_progress progress; /* the player's, as last seen */
-	struct list_node writers;        /* deferred writes waiting for room, FIFO */
-	struct list_node drains;         /* deferred DRAINs, by target */
-};
-
-/* What a deferred DRAIN waits for. */
-struct drain_target {
-	uint64_t completed;
+	struct cusekit_waitq writers;    /* writes waiting for room, first come first served */
+	struct cusekit_waitq drains;     /* DRAINs, each tagged with the count it waits for */
+	struct cusekit_device *device;
 };
 
 static unsigned melody_queued(const struct melody *m)
@@ -60,155 +56,99 @@ static unsigned melody_room(const struct melody *m)
 	return m->capacity - melody_queued(m);
 }
 
-static int melody_accept(struct melody *m, const struct melody_note *notes, size_t n)
+/* Queue a write's notes if all of them fit: its size, or -EAGAIN. */
+static ssize_t melody_accept(struct melody *m, const void *buf, size_t size)
 {
-	int r = melody_player_enqueue(m->player, notes, n);
+	size_t n = size / sizeof(struct melody_note);
+	_cleanup_free_ struct melody_note *notes = NULL;
+	int r;
 
+	if (n > melody_room(m))
+		return -EAGAIN;
+	/* The data may be unaligned: the player gets an aligned copy. */
+	notes = malloc(size);
+	if (!notes)
+		return -ENOMEM;
+	r = melody_player_enqueue(m->player, memcpy(notes, buf, size), n);
 	if (r < 0)
 		return r;
 	m->accepted += n;
-	return 0;
+	return (ssize_t)size;
 }
 
-static void wake_poller(struct cusekit_client *c, void *arg)
+static ssize_t writer_try(struct cusekit_waitq *q, struct cusekit_request *req)
 {
-	(void)arg;
-	cusekit_client_wake(c);
-}
-
-/* Let in the waiting writers whose notes fit now, in order. */
-static void admit_writers(struct melody *m)
-{
-	while (!list_empty(&m->writers)) {
-		struct cusekit_pending *p = list_first_entry(&m->writers, struct cusekit_pending, link);
-		size_t size = p->payload_size, n = size / sizeof(struct melody_note);
-		int r;
-
-		if (n > melody_room(m))
-			break;
-		r = melody_accept(m, (const struct melody_note *)p->payload, n);
-		if (r < 0)
-			fuse_reply_err(cusekit_pending_take(p), -r);
-		else
-			fuse_reply_write(cusekit_pending_take(p), size);
-	}
+	return melody_accept(q->userdata, cusekit_request_data(req), cusekit_request_size(req));
 }
 
 /* Room came, or a waiting writer left the line (interrupted, or its file
  * closed): let in who fits, and tell pollers. */
-static void room_changed(struct melody *m, struct cusekit_device *d)
+static void room_changed(struct melody *m)
 {
-	admit_writers(m);
-	cusekit_device_foreach_client(d, wake_poller, NULL);
+	cusekit_waitq_run(&m->writers);
+	cusekit_device_wake_all(m->device);
 }
 
-/* Nothing of an interrupted write was queued: EINTR. */
-static void writer_interrupted(struct cusekit_pending *p)
-{
-	struct cusekit_client *c = p->client;
+static void writer_left(struct cusekit_waitq *q) { room_changed(q->userdata); }
 
-	fuse_reply_err(cusekit_pending_take(p), EINTR);
-	room_changed(cusekit_client_userdata(c), c->device);
+static ssize_t drain_try(struct cusekit_waitq *q, struct cusekit_request *req)
+{
+	struct melody *m = q->userdata;
+
+	return m->progress.completed >= cusekit_request_tag(req) ? 0 : -EAGAIN;
 }
 
-static void melody_release(struct cusekit_client *c)
-{
-	/* At exit the player is gone and every request answered. */
-	if (cusekit_device_stopping(c->device))
-		return;
-	room_changed(cusekit_client_userdata(c), c->device);
-}
-
-static void answer_drains(struct melody *m)
-{
-	while (!list_empty(&m->drains)) {
-		struct cusekit_pending *p = list_first_entry(&m->drains, struct cusekit_pending, link);
-		const struct drain_target *target = (const struct drain_target *)p->payload;
-
-		if (target->completed > m->progress.completed)
-			break;
-		fuse_reply_ioctl(cusekit_pending_take(p), 0, NULL, 0);
-	}
-}
-
-static void melody_update(struct melody *m, struct cusekit_device *d)
+static void melody_update(struct melody *m)
 {
 	melody_player_progress(m->player, &m->progress);
-	answer_drains(m);
-	room_changed(m, d);
+	cusekit_waitq_run(&m->drains);
+	room_changed(m);
 }
 
 static int on_progress(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
-	struct cusekit_device *d = userdata;
-	struct melody *melody = cusekit_device_userdata(d);
+	struct melody *m = userdata;
 
-	(void)s;
-	(void)fd;
-	(void)revents;
-	melody_player_ack(melody->player);
-	melody_update(melody, d);
+	melody_player_ack(m->player);
+	melody_update(m);
 	return 0;
 }
 
-static void melody_write(struct cusekit_client *c, fuse_req_t req, const void *buf, size_t size,
-			 bool nonblock)
+static ssize_t melody_write(struct cusekit_client *c, struct cusekit_request *req, const void *buf, size_t size)
 {
 	struct melody *m = cusekit_client_userdata(c);
 	size_t n = size / sizeof(struct melody_note);
-	struct cusekit_pending *p;
-	int r;
+	ssize_t r = -EAGAIN;
 
-	/* The data may be unaligned: check and queue a copy. */
-	if (size == 0 || size % sizeof(struct melody_note) || n > m->capacity) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
+	if (size == 0 || size % sizeof(struct melody_note) || n > m->capacity)
+		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		struct melody_note note;
 
 		memcpy(&note, (const char *)buf + i * sizeof(note), sizeof(note));
-		if (melody_note_check(&note) < 0) {
-			fuse_reply_err(req, EINVAL);
-			return;
-		}
+		if (melody_note_check(&note) < 0)
+			return -EINVAL;
 	}
-
-	if (list_empty(&m->writers) && n <= melody_room(m)) {
-		_cleanup_free_ struct melody_note *notes = malloc(size);
-
-		r = notes ? melody_accept(m, memcpy(notes, buf, size), n) : -ENOMEM;
-		if (r < 0)
-			fuse_reply_err(req, -r);
-		else
-			fuse_reply_write(req, size);
-		return;
-	}
-	if (nonblock) {
-		fuse_reply_err(req, EAGAIN);
-		return;
-	}
-	p = cusekit_defer(c, req, writer_interrupted, size);
-	if (!p)
-		return;
-	memcpy(p->payload, buf, size);
-	list_add_tail(&m->writers, &p->link);
+	/* Nobody overtakes a waiting writer. */
+	if (cusekit_waitq_empty(&m->writers))
+		r = melody_accept(m, buf, size);
+	if (r != -EAGAIN || cusekit_request_nonblock(req))
+		return r;
+	return cusekit_park(&m->writers, req);
 }
 
 static unsigned melody_poll(struct cusekit_client *c)
 {
 	struct melody *m = cusekit_client_userdata(c);
 
-	return list_empty(&m->writers) && melody_room(m) > 0 ? POLLOUT | POLLWRNORM : 0;
+	return cusekit_waitq_empty(&m->writers) && melody_room(m) > 0 ? POLLOUT | POLLWRNORM : 0;
 }
 
-static int melody_get_status(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+static int melody_get_status(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct melody *m = cusekit_client_userdata(c);
 	struct melody_status *st = out;
 
-	(void)req;
-	(void)in;
 	melody_player_progress(m->player, &m->progress);
 	st->queued = melody_queued(m);
 	st->capacity = m->capacity;
@@ -224,38 +164,33 @@ static bool opened_for_writing(const struct cusekit_client *c)
 	return (c->open_flags & O_ACCMODE) != O_RDONLY;
 }
 
-static int melody_flush(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
+/* Returns once every note queued before it has completed: played, or
+ * dropped and fallen silent. */
+static int melody_drain(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct melody *m = cusekit_client_userdata(c);
-	const struct fuse_ctx *caller = cusekit_caller(req);
 
-	(void)in;
-	(void)out;
+	melody_player_progress(m->player, &m->progress);
+	if (m->progress.completed >= m->accepted)
+		return 0;
+	cusekit_request_set_tag(req, m->accepted);
+	return cusekit_park(&m->drains, req);
+}
+
+/* Drops everything queued, cuts the note playing, and returns once the
+ * speaker is silent. */
+static int melody_flush(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	struct melody *m = cusekit_client_userdata(c);
+	const struct cusekit_caller *caller = cusekit_request_caller(req);
+
 	if (!opened_for_writing(c))
 		return -EBADF;
 	log_info("Flush by pid %d uid %u: %u note(s) dropped.", (int)caller->pid, (unsigned)caller->uid,
 		 melody_queued(m));
 	melody_player_flush(m->player);
-	melody_update(m, c->device);
-	return 0;
-}
-
-static int melody_drain(struct cusekit_client *c, fuse_req_t req, const void *in, void *out)
-{
-	struct melody *m = cusekit_client_userdata(c);
-	struct cusekit_pending *p;
-
-	(void)in;
-	(void)out;
-	melody_player_progress(m->player, &m->progress);
-	if (m->progress.completed >= m->accepted)
-		return 0;
-	p = cusekit_defer(c, req, NULL, sizeof(struct drain_target));
-	if (p) {
-		((struct drain_target *)p->payload)->completed = m->accepted;
-		list_add_tail(&m->drains, &p->link);
-	}
-	return CUSEKIT_DEFERRED;
+	melody_update(m);
+	return melody_drain(c, req, in, out);
 }
 
 static const struct cusekit_ioctl melody_ioctls[] = {
@@ -270,6 +205,7 @@ static int melody_start(struct cusekit_device *d)
 	struct melody *m = cusekit_device_userdata(d);
 	int r;
 
+	m->device = d;
 	r = melody_output_open(&m->output, m->output_spec ?: "auto");
 	if (r < 0)
 		return r;
@@ -277,7 +213,7 @@ static int melody_start(struct cusekit_device *d)
 	if (r < 0)
 		return log_error_errno(r, "Failed to start the player: %m");
 	r = sd_event_add_io(cusekit_device_event(d), &m->progress_source, melody_player_fd(m->player), EPOLLIN,
-			    on_progress, d);
+			    on_progress, m);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch the player: %m");
 	log_info("Queue: %u notes.", m->capacity);
@@ -324,15 +260,12 @@ static int parse_output(void *userdata, const char *arg)
 static int parse_queue_size(void *userdata, const char *arg)
 {
 	struct melody *m = userdata;
-	unsigned long v;
-	char *end;
+	long long v;
+	int r = cusekit_parse_integer(arg, 1, MELODY_QUEUE_MAX, &v);
 
-	errno = 0;
-	v = strtoul(arg, &end, 10);
-	if (errno || end == arg || *end || *arg == '-' || v < 1 || v > MELODY_QUEUE_MAX)
-		return -EINVAL;
-	m->capacity = (unsigned)v;
-	return 0;
+	if (r >= 0)
+		m->capacity = (unsigned)v;
+	return r;
 }
 
 static const struct cusekit_option melody_options[] = {
@@ -344,29 +277,31 @@ static const struct cusekit_option melody_options[] = {
 	{}
 };
 
-static const struct cusekit_device_ops melody_device = {
+static const struct cusekit_waitq_ops writer_ops = { .try_answer = writer_try, .left = writer_left };
+static const struct cusekit_waitq_ops drain_ops = { .try_answer = drain_try };
+
+static void melody_init(void *userdata)
+{
+	struct melody *m = userdata;
+
+	m->capacity = MELODY_QUEUE_DEFAULT;
+	m->output.fd = -1;
+	cusekit_waitq_init(&m->writers, &writer_ops, m);
+	cusekit_waitq_init(&m->drains, &drain_ops, m);
+}
+
+const struct cusekit_device_ops melody_device = {
 	.name = "melody",
 	.description = "Serve /dev/cusekit/melody: queued notes played in order and in time on the speaker.",
 	.node_mode = 0660,
 	.node_group = "audio",
 	.options = melody_options,
+	.size = sizeof(struct melody),
+	.init = melody_init,
 	.start = melody_start,
 	.stop = melody_stop,
 	.destroy = melody_destroy,
-	.release = melody_release,
 	.write = melody_write,
 	.poll = melody_poll,
 	.ioctls = melody_ioctls,
 };
-
-int main(int argc, char *argv[])
-{
-	struct melody melody = {
-		.capacity = MELODY_QUEUE_DEFAULT,
-		.output = { .fd = -1 },
-		.writers = LIST_INIT(melody.writers),
-		.drains = LIST_INIT(melody.drains),
-	};
-
-	return cusekit_main(argc, argv, &melody_device, &melody);
-}

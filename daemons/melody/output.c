@@ -45,14 +45,11 @@ static int output_set_name(struct melody_output *o, const char *kind, const char
 
 static int null_open(struct melody_output *o, const char *arg)
 {
-	(void)arg;
 	return output_set_name(o, "null", NULL);
 }
 
 static int null_tone(struct melody_output *o, unsigned hz)
 {
-	(void)o;
-	(void)hz;
 	return 0;
 }
 

@@ -201,13 +201,16 @@ static void *player_thread(void *userdata)
 			output_silence(p);
 			idle = true;
 		}
+		/* Played to its end, or cut (by a flush, or the stop) and
+		 * silenced by now: either way it is over only here. */
 		pthread_mutex_lock(&p->lock);
-		if (p->generation == generation) {
-			p->playing = false;
-			p->progress.completed++;
+		p->playing = false;
+		p->progress.completed++;
+		if (p->generation == generation)
 			p->progress.played++;
-			notify_loop(p);
-		}
+		else
+			p->progress.dropped++;
+		notify_loop(p);
 	}
 	pthread_mutex_unlock(&p->lock);
 	output_silence(p);
@@ -249,10 +252,11 @@ int melody_player_enqueue(struct melody_player *p, const struct melody_note *not
 	return 0;
 }
 
-/* Called locked. */
+/* Called locked: drop the notes not started, and cut the playing one (the
+ * thread counts it once it fell silent). */
 static uint64_t drop_queued(struct melody_player *p)
 {
-	uint64_t dropped = p->playing ? 1 : 0;
+	uint64_t dropped = 0;
 
 	while (p->head) {
 		struct batch *b = p->head;
@@ -262,7 +266,6 @@ static uint64_t drop_queued(struct melody_player *p)
 		free(b);
 	}
 	p->tail = NULL;
-	p->playing = false;
 	p->generation++;
 	pthread_cond_broadcast(&p->wake);
 	return dropped;

@@ -39,5 +39,6 @@ void melody_player_progress(struct melody_player *p, struct melody_progress *ret
 
 /* Queue a copy of n notes, to play back to back after everything queued. */
 int melody_player_enqueue(struct melody_player *p, const struct melody_note *notes, size_t n);
-/* Drop every queued note and cut the playing one; they count as completed. */
+/* Drop every queued note and cut the playing one; they count as completed
+ * (and dropped): the queued ones at once, the cut one once it is silent. */
 void melody_player_flush(struct melody_player *p);

@@ -57,9 +57,11 @@ struct melody_status {
 CUSEKIT_STATIC_ASSERT(sizeof(struct melody_status) == 96, "melody_status ABI");
 
 #define MELODY_IOC_GET_STATUS _IOR('M', 0x01, struct melody_status)
-/* Drop every queued note and cut the one playing: silence at once. */
+/* Drop every queued note and cut the one playing; returns once the speaker
+ * is silent (a signal ends the wait with EINTR; the notes are dropped). */
 #define MELODY_IOC_FLUSH _IO('M', 0x02)
-/* Return once every note queued before the call has played (or was flushed).
+/* Return once every note queued before the call has played (or was flushed,
+ * and the speaker fell silent).
  * A signal ends the wait with EINTR; the notes keep playing. */
 #define MELODY_IOC_DRAIN _IO('M', 0x03)
 

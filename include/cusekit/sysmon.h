@@ -430,6 +430,27 @@ static inline unsigned sysmon_type_size(__u16 type)
 	}
 }
 
+/* The smallest record of a type any daemon sends: the fixed part as it was
+ * in the version that brought the type (version 1: 40, 32, 40, 40, 40, 32,
+ * 32, 32 bytes for types 1..8). */
+static inline unsigned sysmon_type_min_size(__u16 type)
+{
+	switch (type) {
+	case SYSMON_PROCESS_CREATE:
+	case SYSMON_THREAD_CREATE:
+	case SYSMON_PROCESS_EXIT:
+	case SYSMON_THREAD_EXIT:
+		return 40;
+	case SYSMON_PROCESS_EXEC:
+	case SYSMON_IMAGE_LOAD:
+	case SYSMON_FILE_WRITE:
+	case SYSMON_EVENTS_LOST:
+		return 32;
+	default:
+		return sysmon_type_size(type);
+	}
+}
+
 /* Does record h hold the field that ends at byte end (offsetof + sizeof)? */
 #define sysmon_has_field(h, type, field)                                                          \
 	((h)->size >= __builtin_offsetof(type, field) + sizeof(((type *)0)->field))
@@ -444,8 +465,8 @@ static inline int sysmon_string_inside(const struct sysmon_header *h, unsigned f
 /* Checks the record at the start of buf (len bytes there): its size, and
  * that the strings of the types this header knows lie inside it, each
  * NUL-terminated. Returns its size (step by it), or -1 if it is malformed.
- * A record of this daemon's version or a later one passes; use
- * sysmon_has_field() for fields a reader needs from an older daemon. */
+ * Records of older daemons pass too (shorter, sysmon_type_min_size()):
+ * check sysmon_has_field() before reading a field a later version added. */
 static inline int sysmon_record_check(const void *buf, unsigned long len)
 {
 	const struct sysmon_header *h = (const struct sysmon_header *)buf;
@@ -454,14 +475,17 @@ static inline int sysmon_record_check(const void *buf, unsigned long len)
 	if (len < sizeof(*h) || h->size < sizeof(*h) || h->size % 8 || h->size > len)
 		return -1;
 	fixed = sysmon_type_size(h->type);
-	if (h->size < fixed)
+	if (h->size < sysmon_type_min_size(h->type))
 		return -1;
+	if (h->size < fixed)
+		fixed = sysmon_type_min_size(h->type);   /* an older daemon's */
 	switch (h->type) {
 	case SYSMON_PROCESS_EXEC: {
 		const struct sysmon_exec *x = (const struct sysmon_exec *)buf;
 
 		if (!sysmon_string_inside(h, fixed, x->image_offset, x->image_length) ||
-		    !sysmon_string_inside(h, fixed, x->cwd_offset, x->cwd_length) ||
+		    (sysmon_has_field(h, struct sysmon_exec, parent) &&
+		     !sysmon_string_inside(h, fixed, x->cwd_offset, x->cwd_length)) ||
 		    x->cmdline_offset < fixed || (unsigned)x->cmdline_offset + x->cmdline_length >= h->size)
 			return -1;
 		break;

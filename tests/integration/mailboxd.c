@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * mailboxd: a device that exists only to test the framework. A write posts
- * one message; a read takes the oldest one, or waits for one (a deferred
- * request) unless the file is non-blocking; poll says POLLIN when a message
- * is waiting. Everything a real device does with deferred requests, in the
- * fewest lines: so the framework's promises are tested apart from any
- * device's meaning.
+ * one message; a read takes the oldest one, or waits for one (parked in a
+ * wait queue) unless the file is non-blocking; poll says POLLIN when a
+ * message is waiting. Everything a real device does with parked requests,
+ * in the fewest lines: so the framework's promises are tested apart from
+ * any device's meaning.
  */
 #include <errno.h>
 #include <poll.h>
@@ -26,79 +26,74 @@ struct message {
 struct mailbox {
 	struct list_node messages;  /* struct message */
 	unsigned n_messages;
-	struct list_node readers;   /* struct cusekit_pending.link, oldest first */
+	struct cusekit_waitq readers;
 };
 
-static void wake_all(struct cusekit_client *c, void *arg) { cusekit_client_wake(c); }
-
-static void deliver(struct mailbox *m, fuse_req_t req, size_t size)
+/* The oldest message, or -EAGAIN. It stays until the answer arrives. */
+static ssize_t mailbox_take(struct mailbox *m, struct cusekit_request *req, size_t size)
 {
-	struct message *msg = list_first_entry(&m->messages, struct message, link);
+	struct message *msg;
 
-	if (size < msg->size) {
-		fuse_reply_err(req, EMSGSIZE); /* the message stays for a larger read */
-		return;
-	}
-	/* A reply that fails (the reader is gone) must not lose the message. */
-	if (fuse_reply_buf(req, msg->data, msg->size) < 0)
+	if (list_empty(&m->messages))
+		return -EAGAIN;
+	msg = list_entry(m->messages.next, struct message, link);
+	if (size < msg->size)
+		return -EMSGSIZE; /* the message stays for a larger read */
+	cusekit_request_answer_from(req, msg->data);
+	return (ssize_t)msg->size;
+}
+
+static ssize_t reader_try(struct cusekit_waitq *q, struct cusekit_request *req)
+{
+	return mailbox_take(q->userdata, req, cusekit_request_size(req));
+}
+
+static ssize_t mailbox_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
+{
+	struct mailbox *m = cusekit_client_userdata(c);
+	ssize_t r = -EAGAIN;
+
+	/* Earlier waiting readers go first. */
+	if (cusekit_waitq_empty(&m->readers))
+		r = mailbox_take(m, req, size);
+	if (r != -EAGAIN || cusekit_request_nonblock(req))
+		return r;
+	return cusekit_park(&m->readers, req);
+}
+
+/* A reader that was gone by the time its answer came loses nothing. */
+static void mailbox_read_done(struct cusekit_client *c, size_t bytes, bool delivered)
+{
+	struct mailbox *m = cusekit_client_userdata(c);
+	struct message *msg = list_entry(m->messages.next, struct message, link);
+
+	if (!delivered)
 		return;
 	list_del(&msg->link);
 	m->n_messages--;
 	free(msg);
 }
 
-static void mailbox_read(struct cusekit_client *c, fuse_req_t req, size_t size, bool nonblock)
-{
-	struct mailbox *m = cusekit_client_userdata(c);
-	struct cusekit_pending *p;
-
-	if (!list_empty(&m->messages)) {
-		deliver(m, req, size);
-		return;
-	}
-	if (nonblock) {
-		fuse_reply_err(req, EAGAIN);
-		return;
-	}
-	p = cusekit_defer(c, req, NULL, sizeof(size_t));
-	if (!p)
-		return;
-	memcpy(p->payload, &size, sizeof(size));
-	list_add_tail(&m->readers, &p->link);
-}
-
-static void mailbox_write(struct cusekit_client *c, fuse_req_t req, const void *buf, size_t size, bool nonblock)
+static ssize_t mailbox_write(struct cusekit_client *c, struct cusekit_request *req, const void *buf, size_t size)
 {
 	struct mailbox *m = cusekit_client_userdata(c);
 	struct message *msg;
 
-	if (size == 0 || size > MAILBOX_MESSAGE_MAX) {
-		fuse_reply_err(req, EINVAL);
-		return;
-	}
-	if (m->n_messages >= MAILBOX_CAPACITY) {
-		fuse_reply_err(req, ENOSPC);
-		return;
-	}
+	if (size == 0 || size > MAILBOX_MESSAGE_MAX)
+		return -EINVAL;
+	if (m->n_messages >= MAILBOX_CAPACITY)
+		return -ENOSPC;
 	msg = malloc(sizeof(*msg) + size);
-	if (!msg) {
-		fuse_reply_err(req, ENOMEM);
-		return;
-	}
+	if (!msg)
+		return -ENOMEM;
 	msg->size = size;
 	memcpy(msg->data, buf, size);
 	list_add_tail(&m->messages, &msg->link);
 	m->n_messages++;
-	fuse_reply_write(req, size);
 
-	while (!list_empty(&m->readers) && !list_empty(&m->messages)) {
-		struct cusekit_pending *p = list_first_entry(&m->readers, struct cusekit_pending, link);
-		size_t want;
-
-		memcpy(&want, p->payload, sizeof(want));
-		deliver(m, cusekit_pending_take(p), want);
-	}
-	cusekit_device_foreach_client(c->device, wake_all, NULL);
+	cusekit_waitq_run(&m->readers);
+	cusekit_device_wake_all(c->device);
+	return (ssize_t)size;
 }
 
 static unsigned mailbox_poll(struct cusekit_client *c)
@@ -108,12 +103,22 @@ static unsigned mailbox_poll(struct cusekit_client *c)
 	return POLLOUT | POLLWRNORM | (list_empty(&m->messages) ? 0 : POLLIN | POLLRDNORM);
 }
 
+static const struct cusekit_waitq_ops reader_ops = { .try_answer = reader_try };
+
+static void mailbox_init(void *userdata)
+{
+	struct mailbox *m = userdata;
+
+	list_init(&m->messages);
+	cusekit_waitq_init(&m->readers, &reader_ops, m);
+}
+
 static void mailbox_destroy(struct cusekit_device *d)
 {
 	struct mailbox *m = cusekit_device_userdata(d);
 
 	while (!list_empty(&m->messages)) {
-		struct message *msg = list_first_entry(&m->messages, struct message, link);
+		struct message *msg = list_entry(m->messages.next, struct message, link);
 
 		list_del(&msg->link);
 		free(msg);
@@ -124,18 +129,13 @@ static const struct cusekit_device_ops mailbox_device = {
 	.name = "mailbox",
 	.description = "A test device: write posts a message, read takes one or waits for it.",
 	.node_mode = 0666,
+	.size = sizeof(struct mailbox),
+	.init = mailbox_init,
 	.destroy = mailbox_destroy,
 	.read = mailbox_read,
+	.read_done = mailbox_read_done,
 	.write = mailbox_write,
 	.poll = mailbox_poll,
 };
 
-int main(int argc, char *argv[])
-{
-	struct mailbox m = {
-		.messages = LIST_INIT(m.messages),
-		.readers = LIST_INIT(m.readers),
-	};
-
-	return cusekit_main(argc, argv, &mailbox_device, &m);
-}
+CUSEKIT_MAIN(mailbox_device)

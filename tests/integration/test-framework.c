@@ -18,6 +18,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,8 +85,7 @@ static pid_t blocked_reader(int *result_fd)
 	}
 	close(pipefd[1]);
 	*result_fd = pipefd[0];
-	daemon_wait_clients(&mailbox, 1);
-	usleep(100 * 1000); /* let the read reach the daemon and park */
+	daemon_wait_waiting(&mailbox, 1);
 	return pid;
 }
 
@@ -133,7 +133,7 @@ START_TEST(test_signal_interrupts_blocked_read)
 
 	ck_assert_int_eq(sigaction(SIGUSR1, &sa, NULL), 0);
 	ck_assert_int_eq(pthread_create(&thread, NULL, read_thread, &t), 0);
-	usleep(200 * 1000);
+	daemon_wait_waiting(&mailbox, 1);
 	ck_assert(!t.returned);
 	ck_assert_int_eq(pthread_kill(thread, SIGUSR1), 0);
 	ck_assert_int_eq(pthread_join(thread, NULL), 0);
@@ -163,11 +163,12 @@ START_TEST(test_pthread_cancel_blocked_read)
 	void *ret;
 
 	ck_assert_int_eq(pthread_create(&thread, NULL, cancellable_read_thread, &t), 0);
-	usleep(200 * 1000);
+	daemon_wait_waiting(&mailbox, 1);
 	ck_assert_int_eq(pthread_cancel(thread), 0);
 	ck_assert_int_eq(pthread_join(thread, &ret), 0);
 	ck_assert_ptr_eq(ret, PTHREAD_CANCELED);
 	ck_assert(!t.returned);
+	daemon_wait_waiting(&mailbox, 0);
 
 	post("after the cancel");
 	expect_message(t.fd, "after the cancel");
@@ -186,6 +187,7 @@ START_TEST(test_sigkill_blocked_reader)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	daemon_wait_clients(&mailbox, 0);
+	ck_assert_uint_eq(info().requests_waiting, 0);
 	ck_assert(daemon_alive(&mailbox));
 
 	post("still here");
@@ -344,6 +346,49 @@ START_TEST(test_node_removed_is_failure)
 }
 END_TEST
 
+/* Two daemons claiming one name: the second fails at once, loudly, and
+ * leaves the node (its mode and group) and the first daemon alone. On CUSE
+ * the kernel refuses the name; on fuse the mount point is served already. */
+START_TEST(test_name_taken)
+{
+	char out[8192], name_arg[128], fuse_arg[300], state_dir[] = "/tmp/cusekit-test-clash-XXXXXX", state_arg[128],
+		transport_arg[64];
+	const char *argv[] = { build_path("daemons/booster/boosterd"), transport_arg, name_arg, fuse_arg, state_arg,
+			       "--config=/dev/null", NULL };
+	const char *const rm[] = { "rm", "-rf", state_dir, NULL };
+	struct stat before, after;
+	int status;
+
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
+	snprintf(transport_arg, sizeof(transport_arg), "--transport=%s", test_transport());
+	snprintf(name_arg, sizeof(name_arg), "--name=%s", mailbox.name);
+	snprintf(fuse_arg, sizeof(fuse_arg), "--fuse-dir=%.*s", (int)(strrchr(mailbox.node, '/') - mailbox.node),
+		 mailbox.node);
+	snprintf(state_arg, sizeof(state_arg), "--state-dir=%s", state_dir);
+	ck_assert_int_eq(stat(mailbox.node, &before), 0);
+
+	/* boosterd's node would be 0660 group cusekit-booster: a clash that
+	 * took the node over would show. */
+	status = run_program(out, sizeof(out), argv);
+	ck_assert_msg(status != 0, "a second daemon on %s exited 0:\n%s", mailbox.name, out);
+	ck_assert_msg(strstr(out, test_on_cuse() ? "the name is taken" : "already served"),
+		      "no clear error:\n%s", out);
+	ck_assert_msg(!strstr(out, "Serving"), "the second daemon claimed the node:\n%s", out);
+
+	ck_assert_int_eq(stat(mailbox.node, &after), 0);
+	ck_assert_uint_eq(after.st_mode, before.st_mode);
+	ck_assert_uint_eq(after.st_uid, before.st_uid);
+	ck_assert_uint_eq(after.st_gid, before.st_gid);
+	ck_assert_uint_eq(after.st_rdev, before.st_rdev);
+	ck_assert(daemon_alive(&mailbox));
+	post("still mine");
+	int fd = daemon_open(&mailbox, O_RDONLY | O_NONBLOCK);
+	expect_message(fd, "still mine");
+	close(fd);
+	run_program(NULL, 0, rm);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("framework");
@@ -362,6 +407,7 @@ int main(void)
 	tcase_add_test(tc, test_stop_answers_blocked_reader);
 	tcase_add_test(tc, test_clients_counted);
 	tcase_add_test(tc, test_unsupported_requests);
+	tcase_add_test(tc, test_name_taken);
 	if (!test_on_cuse())
 		tcase_add_test(tc, test_node_removed_is_failure);
 	suite_add_tcase(s, tc);

@@ -20,7 +20,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
-#include "../check-run.h"
+#include "check-run.h"
 #include "macro.h"
 #include "process-bpf.h"
 #include "process-table.h"

@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * zerod through real syscalls: dd, concurrent clients, the ioctls, bad
- * ioctls, persistence across a graceful restart, both I/O styles, and the
- * book's test client.
+ * ioctls, persistence across a graceful restart and across SIGKILL, odd
+ * files where the counters live, both I/O styles, and the book's test
+ * client.
  */
 #include <check.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -212,6 +216,13 @@ START_TEST(test_get_info_counts_clients)
 	ck_assert_int_eq(ioctl(fds[0], CUSEKIT_IOC_GET_INFO, &info), 0);
 	ck_assert_uint_eq(info.clients_open, 1);
 	ck_assert_uint_eq(info.opens_total, 3);
+	ck_assert_uint_eq(info.requests_waiting, 0);
+
+	/* A program built against ABI 1 asks for 88 bytes and gets them. */
+	char v1[88];
+	ck_assert_int_eq(ioctl(fds[0], CUSEKIT_IOC_GET_INFO_V1, v1), 0);
+	ck_assert_mem_eq(v1, &info, offsetof(struct cusekit_info, requests_total));
+	ck_assert_str_eq(v1 + offsetof(struct cusekit_info, name), zerod.name);
 	close(fds[0]);
 }
 END_TEST
@@ -220,7 +231,7 @@ END_TEST
 START_TEST(test_bad_ioctls)
 {
 	struct { char bytes[8]; } small;
-	struct { char bytes[64]; } large;
+	struct { char bytes[128]; } large;
 	int fd;
 
 	start_zero("direct");
@@ -266,26 +277,150 @@ START_TEST(test_persist_across_restart)
 }
 END_TEST
 
-START_TEST(test_corrupt_state_starts_from_zero)
+/* Whatever sits at the counters' path that is no counter file: a warning,
+ * a fresh start, never a hang (a FIFO) or a device opened (a node). */
+START_TEST(test_odd_state_starts_from_zero)
 {
-	char path[256], out[8192];
+	char dir[] = "/tmp/cusekit-test-zero-state-XXXXXX", path[256], out[8192];
 	const char *const grep[] = { "grep", "-q", "Ignoring counters", zerod.log, NULL };
+	const char *const rm[] = { "rm", "-rf", dir, NULL };
 	int fd;
 
-	mkdir("/tmp/cusekit-test-zero-corrupt", 0755);
-	snprintf(path, sizeof(path), "/tmp/cusekit-test-zero-corrupt/counters");
-	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(write(fd, "CUSEKIT\nthis is not a counter file", 34), 34);
-	close(fd);
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/counters", dir);
+	for (int kind = 0; kind < 5; kind++) {
+		switch (kind) {
+		case 0:
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			ck_assert_int_ge(fd, 0);
+			ck_assert_int_eq(write(fd, "CUSEKIT\nthis is not a counter file", 34), 34);
+			close(fd);
+			break;
+		case 1:
+			ck_assert_int_eq(mkfifo(path, 0600), 0);
+			break;
+		case 2:
+			ck_assert_int_eq(symlink("/dev/zero", path), 0);
+			break;
+		case 3:
+			ck_assert_int_eq(mknod(path, S_IFCHR | 0600, makedev(1, 5)), 0);
+			break;
+		case 4:
+			/* Cut short: a mapping of it would fault. */
+			fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+			ck_assert_int_eq(write(fd, "CUSEKIT\n\2\0\0\0\40\0\0\0", 16), 16);
+			close(fd);
+			break;
+		}
+		daemon_start_with_state(&zerod, "zero", NULL, dir);
+		struct zero_stats st = get_stats();
+		ck_assert_uint_eq(st.total_read + st.total_written, 0);
+		ck_assert_msg(run_program(out, sizeof(out), grep) == 0, "kind %d: no warning in %s", kind, zerod.log);
+		check_read_write();
+		ck_assert_int_eq(daemon_stop(&zerod), 0);
+		daemon_cleanup(&zerod);
+		unlink(path);
+	}
+	run_program(NULL, 0, rm);
+}
+END_TEST
 
-	daemon_start_with_state(&zerod, "zero", NULL, "/tmp/cusekit-test-zero-corrupt");
-	struct zero_stats s = get_stats();
-	ck_assert_uint_eq(s.total_read + s.total_written, 0);
-	ck_assert_msg(run_program(out, sizeof(out), grep) == 0, "no warning about the corrupt file in %s",
-		      zerod.log);
-	check_read_write();
-	unlink(path);
+/* What each client was told, in memory shared with the test. */
+struct client_tally {
+	unsigned long long read, written;              /* acknowledged */
+	unsigned long long read_failed, write_failed;  /* asked, and answered with an error */
+};
+
+static void tally_client(const char *node, struct client_tally *t, unsigned seed)
+{
+	static char buf[64 * 1024];
+	int fd = open(node, O_RDWR);
+
+	if (fd < 0)
+		_exit(1);
+	for (unsigned i = seed;; i = i * 1103515245 + 12345) {
+		size_t size = 1 + (i >> 8) % sizeof(buf);
+		ssize_t n;
+
+		if (i & 0x10000) {
+			n = read(fd, buf, size);
+			if (n != (ssize_t)size) {
+				t->read_failed += size;
+				_exit(0);
+			}
+			t->read += size;
+		} else {
+			n = write(fd, buf, size);
+			if (n != (ssize_t)size) {
+				t->write_failed += size;
+				_exit(0);
+			}
+			t->written += size;
+		}
+	}
+}
+
+/* SIGKILL at a random moment under load, many times over: after each
+ * restart the counters hold everything acknowledged before the kill, and
+ * no more than the requests whose clients were answered with an error. */
+START_TEST(test_sigkill_loses_no_count)
+{
+	enum { CLIENTS = 4 };
+	unsigned rounds = getenv("CUSEKIT_IN_VM") ? 8 : 25;
+	struct client_tally *tally = mmap(NULL, sizeof(*tally) * CLIENTS, PROT_READ | PROT_WRITE,
+					  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	unsigned long long read = 0, written = 0, read_slack = 0, write_slack = 0;
+	char state_dir[] = "/tmp/cusekit-test-zero-state-XXXXXX";
+	const char *const rm[] = { "rm", "-rf", state_dir, NULL };
+	pid_t clients[CLIENTS];
+
+	ck_assert_ptr_ne(tally, MAP_FAILED);
+	ck_assert_ptr_nonnull(mkdtemp(state_dir));
+	srand((unsigned)getpid());
+	daemon_start_with_state(&zerod, "zero", NULL, state_dir);
+	for (unsigned round = 0; round < rounds; round++) {
+		struct zero_stats st;
+
+		memset(tally, 0, sizeof(*tally) * CLIENTS);
+		for (int i = 0; i < CLIENTS; i++) {
+			clients[i] = fork();
+			ck_assert_int_ge(clients[i], 0);
+			if (clients[i] == 0)
+				tally_client(zerod.node, &tally[i], (unsigned)rand());
+		}
+		/* Every client has the device open; let the load run a random
+		 * while, then kill the daemon. */
+		daemon_wait_clients(&zerod, CLIENTS);
+		usleep((useconds_t)(1000 + rand() % 50000));
+		ck_assert_int_eq(kill(zerod.pid, SIGKILL), 0);
+		ck_assert_int_eq(waitpid(zerod.pid, NULL, 0), zerod.pid);
+		zerod.pid = 0;
+		for (int i = 0; i < CLIENTS; i++) {
+			int status;
+
+			ck_assert_int_eq(waitpid(clients[i], &status, 0), clients[i]);
+			ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client %d: status %d", i, status);
+			read += tally[i].read;
+			written += tally[i].written;
+			read_slack += tally[i].read_failed;
+			write_slack += tally[i].write_failed;
+		}
+		daemon_cleanup(&zerod);
+		daemon_start_with_state(&zerod, "zero", NULL, state_dir);
+		st = get_stats();
+		ck_assert_msg(st.total_read >= read && st.total_read <= read + read_slack,
+			      "round %u: read %llu counted, %llu acknowledged (+ %llu in flight)", round,
+			      (unsigned long long)st.total_read, read, read_slack);
+		ck_assert_msg(st.total_written >= written && st.total_written <= written + write_slack,
+			      "round %u: written %llu counted, %llu acknowledged (+ %llu in flight)", round,
+			      (unsigned long long)st.total_written, written, write_slack);
+		/* Start the next round from what was counted. */
+		read = st.total_read;
+		written = st.total_written;
+		read_slack = write_slack = 0;
+	}
+	munmap(tally, sizeof(*tally) * CLIENTS);
+	run_program(NULL, 0, rm);
 }
 END_TEST
 
@@ -376,7 +511,8 @@ int main(void)
 	tcase_add_test(tc, test_get_info_counts_clients);
 	tcase_add_test(tc, test_bad_ioctls);
 	tcase_add_test(tc, test_persist_across_restart);
-	tcase_add_test(tc, test_corrupt_state_starts_from_zero);
+	tcase_add_test(tc, test_odd_state_starts_from_zero);
+	tcase_add_test(tc, test_sigkill_loses_no_count);
 	tcase_add_test(tc, test_client_killed_midway);
 	tcase_add_test(tc, test_book_client);
 	tcase_add_test(tc, test_node_mode);

@@ -4,8 +4,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "../../daemons/booster/policy.h"
-#include "../check-run.h"
+#include "policy.h"
+#include "check-run.h"
 
 #define ALICE 1000
 #define BOB 1001

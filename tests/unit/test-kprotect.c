@@ -8,10 +8,8 @@
 #include <unistd.h>
 
 #include "macro.h"
-#include "../../daemons/kprotect/proc-pid.h"
-#include "../../daemons/kprotect/rules.h"
-#include "../check-run.h"
-#include "proc-stat.h"
+#include "rules.h"
+#include "check-run.h"
 
 START_TEST(test_pid_set_sorted_and_unique)
 {
@@ -170,31 +168,6 @@ START_TEST(test_rules_roundtrip)
 }
 END_TEST
 
-START_TEST(test_proc_stat_parse)
-{
-	char state;
-	uint64_t start_time, again;
-
-	/* A command name with spaces and parentheses. */
-	ck_assert_int_eq(proc_stat_parse("123 (a) b (c)) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 "
-					 "987654 1000 100 18446744073709551615",
-					 NULL, &state, &start_time),
-			 0);
-	ck_assert_int_eq(state, 'S');
-	ck_assert_uint_eq(start_time, 987654);
-	ck_assert_int_eq(proc_stat_parse("123 (x S 1", NULL, &state, &start_time), -EBADMSG);
-	ck_assert_int_eq(proc_stat_parse("123 (x) S 1 2", NULL, &state, &start_time), -EBADMSG);
-
-	ck_assert_int_eq(proc_pid_start_time((uint32_t)getpid(), &start_time), 0);
-	ck_assert_int_eq(proc_pid_start_time((uint32_t)getpid(), &again), 0);
-	ck_assert_uint_eq(start_time, again);
-	ck_assert_int_eq(proc_pid_is_process((uint32_t)getpid()), 1);
-	ck_assert_int_eq(proc_pid_start_time(0, &start_time), -ESRCH);
-	ck_assert_int_eq(proc_pid_start_time(0x7fffffff, &start_time), -ESRCH);
-	ck_assert_int_eq(proc_pid_is_process(0x7fffffff), -ESRCH);
-}
-END_TEST
-
 static Suite *kprotect_suite(void)
 {
 	Suite *s = suite_create("kprotect");
@@ -206,7 +179,6 @@ static Suite *kprotect_suite(void)
 	tcase_add_test(tc, test_pid_set_paging);
 	tcase_add_test(tc, test_exec_set);
 	tcase_add_test(tc, test_rules_roundtrip);
-	tcase_add_test(tc, test_proc_stat_parse);
 	suite_add_tcase(s, tc);
 	return s;
 }

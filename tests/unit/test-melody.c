@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../daemons/melody/note.h"
-#include "../../daemons/melody/wav-analysis.h"
-#include "../check-run.h"
+#include "note.h"
+#include "wav-analysis.h"
+#include "check-run.h"
 
 START_TEST(test_note_limits)
 {

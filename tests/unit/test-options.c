@@ -7,7 +7,7 @@
 #include <syslog.h>
 
 #include "options.h"
-#include "../check-run.h"
+#include "check-run.h"
 
 struct fake {
 	long level;

@@ -20,7 +20,7 @@
 
 #include <cusekit/common.h>
 
-#include "../check-run.h"
+#include "check-run.h"
 #include "harness.h"
 
 const char *test_transport(void)
@@ -137,8 +137,10 @@ void daemon_start_program(struct daemon_proc *d, const char *program, const char
 
 	memset(d, 0, sizeof(*d));
 	snprintf(d->name, sizeof(d->name), "%s-t%d-%u", label, (int)getpid(), counter++);
-	snprintf(d->dir, sizeof(d->dir), "/tmp/cusekit-test-%s", d->name);
-	ck_assert_msg(mkdir(d->dir, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", d->dir, strerror(errno));
+	/* A fresh directory of our own: never one someone prepared. */
+	snprintf(d->dir, sizeof(d->dir), "/tmp/cusekit-test-XXXXXX");
+	ck_assert_msg(mkdtemp(d->dir), "mkdtemp: %s", strerror(errno));
+	ck_assert_int_eq(chmod(d->dir, 0755), 0);
 	snprintf(fuse_dir, sizeof(fuse_dir), "%s/fuse", d->dir);
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s", state_dir ? state_dir : d->dir);
 	snprintf(d->log, sizeof(d->log), "%s/log", d->dir);
@@ -259,21 +261,78 @@ int daemon_open(const struct daemon_proc *d, int flags)
 	return fd;
 }
 
+static struct cusekit_info daemon_info(const struct daemon_proc *d)
+{
+	struct cusekit_info info = {};
+	int fd = daemon_open(d, O_RDONLY);
+
+	ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
+	close(fd);
+	return info;
+}
+
+/* Poll the daemon's own count until it is what the test waits for. The
+ * daemon gets there by itself (the kernel's asynchronous release, a read on
+ * its way), so this ends; the limit only turns a bug into a failure. */
 void daemon_wait_clients(const struct daemon_proc *d, unsigned still_open)
 {
 	struct timespec delay = { 0, 10 * 1000 * 1000 };
 	struct cusekit_info info = {};
 
-	for (unsigned i = 0; i < 1000 * test_timeout_scale(); i++) {
-		int fd = daemon_open(d, O_RDONLY);
-
-		ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
-		close(fd);
+	for (unsigned i = 0; i < 3000 * test_timeout_scale(); i++) {
+		info = daemon_info(d);
 		if (info.clients_open == still_open + 1)
 			return;
 		nanosleep(&delay, NULL);
 	}
 	ck_abort_msg("the daemon still has %u clients open, want %u", info.clients_open - 1, still_open);
+}
+
+void daemon_wait_waiting(const struct daemon_proc *d, unsigned waiting)
+{
+	struct timespec delay = { 0, 10 * 1000 * 1000 };
+	struct cusekit_info info = {};
+
+	for (unsigned i = 0; i < 3000 * test_timeout_scale(); i++) {
+		info = daemon_info(d);
+		if (info.requests_waiting == waiting)
+			return;
+		nanosleep(&delay, NULL);
+	}
+	ck_abort_msg("the daemon has %u requests waiting, want %u", info.requests_waiting, waiting);
+}
+
+void wait_blocked_in_syscall(pid_t pid, long nr)
+{
+	struct timespec delay = { 0, 10 * 1000 * 1000 };
+	char path[64], buf[512];
+
+	for (unsigned i = 0; i < 3000 * test_timeout_scale(); i++) {
+		long current = -1;
+		char state = '?';
+		int fd;
+		ssize_t n;
+
+		snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		sscanf(buf, "%ld", &current);
+		snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		ck_assert_int_ge(fd, 0);
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		if (strrchr(buf, ')'))
+			sscanf(strrchr(buf, ')') + 1, " %c", &state);
+		if (current == nr && (state == 'S' || state == 'D'))
+			return;
+		nanosleep(&delay, NULL);
+	}
+	ck_abort_msg("process %d never blocked in system call %ld", (int)pid, nr);
 }
 
 pid_t fork_as(uid_t uid, gid_t gid, const gid_t *groups, size_t n)

@@ -15,7 +15,7 @@ struct daemon_proc {
 	pid_t pid;
 	char name[64];      /* unique node name for this test run */
 	char node[256];     /* /dev/cusekit/<name> or <dir>/fuse/<name> */
-	char dir[128];      /* scratch directory: fuse/, state/, log */
+	char dir[128];      /* scratch directory (mkdtemp): fuse/, state/, log */
 	char state_dir[192];
 	char log[192];      /* the daemon's stderr */
 };
@@ -50,6 +50,13 @@ int daemon_open(const struct daemon_proc *d, int flags);
  * reports still_open clients besides the probe this opens. Release is
  * asynchronous, so a test that counts on a close must wait for it. */
 void daemon_wait_clients(const struct daemon_proc *d, unsigned still_open);
+/* Wait until exactly waiting requests are parked in the daemon (blocked
+ * reads, writes, ioctls): the exact moment a blocked call is blocked. */
+void daemon_wait_waiting(const struct daemon_proc *d, unsigned waiting);
+
+/* Wait until process pid sleeps in system call nr (SYS_write, ...): for a
+ * caller blocked in the kernel rather than in the daemon. */
+void wait_blocked_in_syscall(pid_t pid, long nr);
 
 /* fork(); the child gets SIGTERM's default action back, drops to uid/gid
  * with exactly the supplementary groups given (n may be 0) and gets 0, or
