@@ -100,6 +100,8 @@ void await_readable(int fd)
 	ck_assert(pfd.revents & POLLIN);
 }
 
+static char awaited[64];
+
 struct record_log *log_new(int fd)
 {
 	struct record_log *l = calloc(1, sizeof(*l));
@@ -117,7 +119,7 @@ size_t log_read(struct record_log *l)
 	int bad = 0;
 
 	ck_assert_uint_ge(room, 65536);
-	ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
+	ck_assert_msg(poll(&pfd, 1, timeout_ms()) == 1, "nothing to read, waiting for %s", awaited[0] ? awaited : "records");
 	n = read(l->fd, l->buf + l->len, 65536);
 	ck_assert_msg(n > 0, "read: %s", n < 0 ? strerror(errno) : "0 bytes");
 	for (const struct sysmon_header *h = sysmon_record_first(l->buf + l->len, (size_t)n, &bad); h;
@@ -146,12 +148,15 @@ const struct sysmon_header *log_find(const struct record_log *l, size_t *pos, ui
 	return NULL;
 }
 
+/* What await_record() waits for, to say when it does not come. */
 size_t await_record(struct record_log *l, uint16_t type, uint32_t pid)
 {
 	size_t pos = 0;
 
+	snprintf(awaited, sizeof(awaited), "a record of type %u of pid %u", type, pid);
 	while (!log_find(l, &pos, type, pid))
 		log_read(l);
+	awaited[0] = '\0';
 	return pos;
 }
 

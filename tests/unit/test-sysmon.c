@@ -183,7 +183,7 @@ START_TEST(test_check_rejects)
 	x->cmdline_length = 3;
 	memcpy(buf + 36, "sh\0", 4);
 	ck_assert_int_eq(sm_record_check(buf, sizeof(buf)), 48);
-	ck_assert(!sysmon_has_field(&x->header, struct sysmon_exec, flags));
+	ck_assert(!sysmon_has_field(&x->header, struct sysmon_exec, parent));
 	ck_assert(sysmon_has_field(&x->header, struct sysmon_exec, cmdline_length));
 	x->header.size = 24;                                           /* shorter than version 1 */
 	ck_assert_int_eq(sm_record_check(buf, sizeof(buf)), -EBADMSG);
@@ -324,7 +324,7 @@ START_TEST(test_queue_oversized_and_filter)
 	char path[200];
 	struct sm_record *big;
 
-	sm_queue_init(&q, 128);
+	sm_queue_init(&q, 3 * sizeof(struct sysmon_exit));
 	memset(path, 'p', sizeof(path));
 	big = path_record(SYSMON_FILE_WRITE, 1, 0, path, sizeof(path));
 	sm_queue_push(&q, big);      /* larger than the queue: itself lost */
