@@ -39,7 +39,9 @@ extern char **environ;
 struct seen {
 	uint32_t pid;
 	uint16_t type;
-	bool complete;         /* exec: image and argv exactly right */
+	int32_t index;         /* exec: the storm's index its argv names, or -1 */
+	bool right;            /* exec: image and argv exactly those of that index */
+	bool flagged;          /* exec: a field flagged missing */
 	uint64_t latency_ns;   /* exec: wake-up minus exec */
 };
 
@@ -94,16 +96,17 @@ static long index_of(const struct sysmon_exec *x)
 	return *end == '\0' && i < count ? (long)i : -1;
 }
 
-static bool exec_complete(const struct sysmon_exec *x)
+/* Image and argv exactly those of the storm's process i (whose pid is
+ * checked at the end: the worker may not have stored it yet). */
+static bool exec_right(const struct sysmon_exec *x, long i)
 {
 	char want[ARG_MAX_LEN];
-	long i = index_of(x);
 
-	if (i < 0 || pids[i] != x->pid)
+	if (i < 0)
 		return false;
 	argument(want, (unsigned)i);
 	return x->cmdline_length == strlen("/bin/true") + 1 + strlen(want) + 1 &&
-	       !strcmp((const char *)x + x->image_offset, image) && !(x->flags & SYSMON_FLAGS_INCOMPLETE);
+	       !strcmp((const char *)x + x->image_offset, image);
 }
 
 static void *reader_main(void *arg)
@@ -131,12 +134,19 @@ static void *reader_main(void *arg)
 				rd->kernel_overruns += ((const struct sysmon_lost *)h)->kernel_overruns;
 				continue;
 			}
-			if (rd->seen_count < rd->seen_max)
-				rd->seen[rd->seen_count++] = (struct seen){
-					*(const uint32_t *)(h + 1), h->type,
-					h->type == SYSMON_PROCESS_EXEC && exec_complete((const void *)h),
-					h->type == SYSMON_PROCESS_EXEC ? woke - h->time_ns : 0,
-				};
+			if (rd->seen_count < rd->seen_max) {
+				struct seen *e = &rd->seen[rd->seen_count++];
+
+				*e = (struct seen){ .pid = *(const uint32_t *)(h + 1), .type = h->type, .index = -1 };
+				if (h->type == SYSMON_PROCESS_EXEC) {
+					const struct sysmon_exec *x = (const void *)h;
+
+					e->index = (int32_t)index_of(x);
+					e->right = exec_right(x, e->index);
+					e->flagged = x->flags & SYSMON_FLAGS_INCOMPLETE;
+					e->latency_ns = woke - h->time_ns;
+				}
+			}
 		}
 		if (bad)
 			fprintf(stderr, "%s: malformed record\n", rd->path);
@@ -189,14 +199,31 @@ static void print_latency(const struct reader *rd, const char *name, const uint3
 	free(lat);
 }
 
-static size_t count_type(const struct reader *rd, const uint32_t *sorted, size_t n, uint16_t type, bool complete)
+static size_t count_type(const struct reader *rd, const uint32_t *sorted, size_t n, uint16_t type)
 {
 	size_t k = 0;
 
 	for (size_t i = 0; i < rd->seen_count; i++)
-		k += rd->seen[i].type == type && (!complete || rd->seen[i].complete) &&
-		     bsearch(&rd->seen[i].pid, sorted, n, sizeof(*sorted), cmp_u32);
+		k += rd->seen[i].type == type && bsearch(&rd->seen[i].pid, sorted, n, sizeof(*sorted), cmp_u32);
 	return k;
+}
+
+/* Exec records of the storm: complete (right, nothing flagged missing), and
+ * wrong without a flag that says so (the defect a reader cannot see). */
+static void count_execs(const struct reader *rd, const uint32_t *sorted, size_t n, size_t *complete,
+			size_t *unflagged)
+{
+	*complete = *unflagged = 0;
+	for (size_t i = 0; i < rd->seen_count; i++) {
+		const struct seen *e = &rd->seen[i];
+		bool right;
+
+		if (e->type != SYSMON_PROCESS_EXEC || !bsearch(&e->pid, sorted, n, sizeof(*sorted), cmp_u32))
+			continue;
+		right = e->right && e->index >= 0 && pids[e->index] == e->pid;
+		*complete += right && !e->flagged;
+		*unflagged += !right && !e->flagged;
+	}
 }
 
 static int open_devices(char *list)
@@ -291,12 +318,14 @@ int main(int argc, char *argv[])
 	for (unsigned r = 0; r < n_readers; r++) {
 		const struct reader *rd = &readers[r];
 
-		printf("%s fork %zu exec %zu exit %zu complete_exec %zu lost %llu kernel_overruns %llu\n", rd->path,
-		       count_type(rd, sorted, count, SYSMON_PROCESS_CREATE, false),
-		       count_type(rd, sorted, count, SYSMON_PROCESS_EXEC, false),
-		       count_type(rd, sorted, count, SYSMON_PROCESS_EXIT, false),
-		       count_type(rd, sorted, count, SYSMON_PROCESS_EXEC, true), (unsigned long long)rd->lost_records,
-		       (unsigned long long)rd->kernel_overruns);
+		size_t complete, unflagged;
+
+		count_execs(rd, sorted, count, &complete, &unflagged);
+		printf("%s fork %zu exec %zu exit %zu complete_exec %zu lost %llu kernel_overruns %llu "
+		       "wrong_unflagged %zu\n",
+		       rd->path, count_type(rd, sorted, count, SYSMON_PROCESS_CREATE),
+		       count_type(rd, sorted, count, SYSMON_PROCESS_EXEC), count_type(rd, sorted, count, SYSMON_PROCESS_EXIT),
+		       complete, (unsigned long long)rd->lost_records, (unsigned long long)rd->kernel_overruns, unflagged);
 		print_latency(rd, "storm", sorted, count);
 		print_latency(rd, "idle", idle_pids, idle);
 	}
