@@ -149,13 +149,15 @@ static void put_rename_record(struct sm_files *f, const struct fanotify_event_me
 	sm_sink_put(f->sink, sm_record_new(&r, sizeof(r), r.pid, r.uid, paths, ELEMENTSOF(paths)), "file");
 }
 
-static void on_event(struct sm_files *f, const struct fanotify_event_metadata *m)
+/* m: the event's metadata (a copy: events in FID mode are not 8-byte
+ * aligned), raw: the event as read, its info records after the metadata. */
+static void on_event(struct sm_files *f, const struct fanotify_event_metadata *m, const unsigned char *raw)
 {
 	struct event_name names[2] = {};   /* the name (or the old one), the new one */
 	bool have[2] = {};
 
 	for (size_t off = m->metadata_len; off + sizeof(struct fanotify_event_info_header) <= m->event_len;) {
-		const struct fanotify_event_info_header *h = (const void *)((const char *)m + off);
+		const struct fanotify_event_info_header *h = (const void *)(raw + off);
 
 		if (h->len == 0)
 			break;
@@ -199,16 +201,21 @@ static int on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userd
 
 	for (int i = 0; i < SM_FILES_BATCHES; i++) {
 		ssize_t n = read(fd, buf, sizeof(buf));
+		struct fanotify_event_metadata m;
 
 		if (n <= 0)
 			break;
-		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION)
+		/* Events with names have any length: copy each one's metadata. */
+		for (size_t off = 0; off + sizeof(m) <= (size_t)n; off += m.event_len) {
+			memcpy(&m, buf + off, sizeof(m));
+			if (m.event_len < sizeof(m) || off + m.event_len > (size_t)n)
+				break;
+			if (m.vers != FANOTIFY_METADATA_VERSION)
 				continue;
-			if (m->mask & FAN_Q_OVERFLOW)
+			if (m.mask & FAN_Q_OVERFLOW)
 				f->sink->overrun(f->sink, "file", 1);
-			else if (m->pid != f->self)
-				on_event(f, m);
+			else if (m.pid != f->self)
+				on_event(f, &m, buf + off);
 		}
 	}
 	return 0;
