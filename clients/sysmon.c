@@ -1,58 +1,83 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * sysmon: the book's SysMon client. Prints every record the device gives,
- * one line each with the time of day; --json for JSON lines. Reads block, so
- * nothing is polled on a timer.
+ * one line each with the time of day; --json for JSON lines, --format=
+ * sysmon-xml for Sysmon for Linux's XML events. Reads block, so nothing is
+ * polled on a timer. Records are walked with <cusekit/sysmon.h> alone.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cusekit/sysmon.h>
 
 #include "client.h"
-#include "record.h"
+#include "sysmon-output.h"
 
 #define READ_SIZE 65536
+#define ALL_EXITS (SYSMON_TYPE_BIT(SYSMON_PROCESS_EXIT) | SYSMON_TYPE_BIT(SYSMON_THREAD_EXIT))
+#define ALL_FILES                                                                                 \
+	(SYSMON_TYPE_BIT(SYSMON_FILE_WRITE) | SYSMON_TYPE_BIT(SYSMON_FILE_CREATE) |                \
+	 SYSMON_TYPE_BIT(SYSMON_FILE_DELETE) | SYSMON_TYPE_BIT(SYSMON_FILE_RENAME))
 
+/* forkstat's -e names, then cusekit's own. */
 static const struct {
 	const char *name;
 	uint32_t types;
 } event_classes[] = {
 	{ "fork", SYSMON_TYPE_BIT(SYSMON_PROCESS_CREATE) },
 	{ "exec", SYSMON_TYPE_BIT(SYSMON_PROCESS_EXEC) },
-	{ "exit", SYSMON_TYPE_BIT(SYSMON_PROCESS_EXIT) },
+	{ "exit", ALL_EXITS },
+	{ "core", SYSMON_TYPE_BIT(SYSMON_COREDUMP) },
+	{ "comm", SYSMON_TYPE_BIT(SYSMON_COMM) },
+	{ "clone", SYSMON_TYPE_BIT(SYSMON_THREAD_CREATE) },
+	{ "ptrce", SYSMON_TYPE_BIT(SYSMON_PTRACE) },
+	{ "uid", SYSMON_TYPE_BIT(SYSMON_UID_CHANGE) | SYSMON_TYPE_BIT(SYSMON_GID_CHANGE) },
+	{ "sid", SYSMON_TYPE_BIT(SYSMON_SESSION) },
+	{ "nonzeroexit", ALL_EXITS },   /* and SYSMON_FILTER_NONZERO_EXIT */
+	{ "all", SYSMON_TYPES_ALL },
 	{ "thread", SYSMON_TYPE_BIT(SYSMON_THREAD_CREATE) | SYSMON_TYPE_BIT(SYSMON_THREAD_EXIT) },
+	{ "ptrace", SYSMON_TYPE_BIT(SYSMON_PTRACE) },
+	{ "gid", SYSMON_TYPE_BIT(SYSMON_GID_CHANGE) },
 	{ "image", SYSMON_TYPE_BIT(SYSMON_IMAGE_LOAD) },
-	{ "file", SYSMON_TYPE_BIT(SYSMON_FILE_WRITE) },
+	{ "file", ALL_FILES },
+	{ "file-create", SYSMON_TYPE_BIT(SYSMON_FILE_CREATE) },
+	{ "file-delete", SYSMON_TYPE_BIT(SYSMON_FILE_DELETE) },
+	{ "file-rename", SYSMON_TYPE_BIT(SYSMON_FILE_RENAME) },
+	{ "file-write", SYSMON_TYPE_BIT(SYSMON_FILE_WRITE) },
 };
 
-static bool json;
+static void (*print_record)(const struct sysmon_header *h) = print_text;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: sysmon [--device PATH] [--json] [-e CLASS[,CLASS...]] [--pid PID] [--count N]\n\n"
+	fprintf(f, "Usage: sysmon [--device PATH] [--json | --format=text|json|sysmon-xml] [-e EVENT[,EVENT...]]\n"
+		   "              [--pid PID] [--count N]\n\n"
 		   "Print process, thread, image and file events from the SysMon device, one line each.\n\n"
 		   "  --device PATH   the device (default: /dev/cusekit/sysmon, else /run/cusekit/sysmon)\n"
-		   "  --json          JSON lines\n"
-		   "  -e, --events    fork,exec,exit,thread,image,file (default: all)\n"
+		   "  --json          JSON lines (the same as --format=json)\n"
+		   "  --format=F      text (default), json, or sysmon-xml (Sysmon for Linux's XML events)\n"
+		   "  -e, --events    forkstat's fork,exec,exit,core,comm,clone,ptrce,uid,sid,nonzeroexit,\n"
+		   "                  all, and thread,ptrace,gid,image,file,file-create,file-delete,\n"
+		   "                  file-rename,file-write (default: all)\n"
 		   "  --pid PID       only events of this process\n"
 		   "  --count N       stop after N events (losses are reported, not counted)\n"
 		   "  --help          show this help\n");
 }
 
-static int parse_events(const char *arg, uint32_t *mask)
+static int parse_events(const char *arg, struct sysmon_filter *filter)
 {
 	char *copy = strdup(arg), *save = NULL;
+	bool nonzero_only = false, exits = false;
 
-	*mask = 0;
+	filter->type_mask = 0;
 	if (!copy)
 		return -ENOMEM;
 	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
@@ -65,148 +90,29 @@ static int parse_events(const char *arg, uint32_t *mask)
 			free(copy);
 			return -EINVAL;
 		}
-		*mask |= event_classes[i].types;
+		filter->type_mask |= event_classes[i].types;
+		if (!strcmp(p, "nonzeroexit"))
+			nonzero_only = true;
+		else if (event_classes[i].types & ALL_EXITS)
+			exits = true;   /* exit or all: every exit */
 	}
 	free(copy);
-	return *mask ? 0 : -EINVAL;
+	if (nonzero_only && !exits)
+		filter->flags |= SYSMON_FILTER_NONZERO_EXIT;
+	return filter->type_mask ? 0 : -EINVAL;
 }
 
-/* A string of len bytes: JSON-escaped, or as is (NULs as spaces). */
-static void print_string(const char *s, size_t len)
+static int parse_format(const char *arg)
 {
-	if (json)
-		putchar('"');
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (!json)
-			putchar(c ? c : ' ');
-		else if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	if (json)
-		putchar('"');
-}
-
-/* argv from a NUL-separated command line. */
-static void print_argv(const char *s, size_t len)
-{
-	size_t start = 0;
-
-	if (len > 0 && s[len - 1] == 0)
-		len--;   /* the last argument's NUL */
-	if (!json) {
-		print_string(s, len);
-		return;
-	}
-	putchar('[');
-	for (size_t i = 0; i <= len; i++)
-		if (i == len || s[i] == 0) {
-			if (start > 0)
-				putchar(',');
-			print_string(s + start, i - start);
-			start = i + 1;
-		}
-	putchar(']');
-}
-
-static void print_time(uint64_t time_ns)
-{
-	time_t sec = (time_t)(time_ns / 1000000000u);
-	struct tm tm;
-	char buf[32];
-
-	localtime_r(&sec, &tm);
-	strftime(buf, sizeof(buf), json ? "%Y-%m-%dT%H:%M:%S" : "%H:%M:%S", &tm);
-	printf(json ? "{\"time\":\"%s.%06u\",\"time_ns\":%llu," : "%s.%03u ", buf,
-	       (unsigned)(time_ns % 1000000000u / (json ? 1000u : 1000000u)), json ? (unsigned long long)time_ns : 0ull);
-}
-
-/* "name":value or name value */
-static void field(const char *name, unsigned long long value)
-{
-	printf(json ? ",\"%s\":%llu" : " %s %llu", name, value);
-}
-
-static void label(const char *name)
-{
-	printf(json ? ",\"%s\":" : " ", name);
-}
-
-static void print_record(const struct sysmon_header *h)
-{
-	const char *type = sm_type_name(h->type);
-
-	print_time(h->time_ns);
-	if (json)
-		printf("\"type\":\"%s\"", type ? type : "unknown");
+	if (!strcmp(arg, "text"))
+		print_record = print_text;
+	else if (!strcmp(arg, "json"))
+		print_record = print_json;
+	else if (!strcmp(arg, "sysmon-xml"))
+		print_record = print_sysmon_xml;
 	else
-		printf("%-13s", type ? type : "unknown");
-	switch (h->type) {
-	case SYSMON_PROCESS_CREATE:
-	case SYSMON_THREAD_CREATE: {
-		const struct sysmon_create *c = (const void *)h;
-
-		field("pid", c->pid);
-		field("tid", c->tid);
-		field("ppid", c->ppid);
-		if (c->creator_tid)
-			field("creator", c->creator_tid);
-		field("uid", c->uid);
-		break;
-	}
-	case SYSMON_PROCESS_EXEC: {
-		const struct sysmon_exec *x = (const void *)h;
-
-		field("pid", x->pid);
-		field("uid", x->uid);
-		label("image");
-		print_string(sm_record_string(x, x->image_offset), x->image_length);
-		label("argv");
-		print_argv(sm_record_string(x, x->cmdline_offset), x->cmdline_length);
-		break;
-	}
-	case SYSMON_PROCESS_EXIT:
-	case SYSMON_THREAD_EXIT: {
-		const struct sysmon_exit *e = (const void *)h;
-
-		field("pid", e->pid);
-		if (h->type == SYSMON_THREAD_EXIT)
-			field("tid", e->tid);
-		field("code", e->exit_code);
-		field("signal", e->signal);
-		field("uid", e->uid);
-		break;
-	}
-	case SYSMON_IMAGE_LOAD:
-	case SYSMON_FILE_WRITE: {
-		const struct sysmon_path *p = (const void *)h;
-
-		field("pid", p->pid);
-		field("uid", p->uid);
-		label("path");
-		print_string(sm_record_string(p, p->path_offset), p->path_length);
-		break;
-	}
-	case SYSMON_EVENTS_LOST: {
-		const struct sysmon_lost *l = (const void *)h;
-
-		field("count", l->count);
-		field("kernel_overruns", l->kernel_overruns);
-		if (!json)
-			printf(" (%s%s%s)", l->reasons & SYSMON_LOST_READER ? "reader too slow" : "",
-			       l->reasons == (SYSMON_LOST_READER | SYSMON_LOST_KERNEL) ? ", " : "",
-			       l->reasons & SYSMON_LOST_KERNEL ? "kernel overrun" : "");
-		break;
-	}
-	default:
-		break;
-	}
-	puts(json ? "}" : "");
+		return -EINVAL;
+	return 0;
 }
 
 int main(int argc, char *argv[])
@@ -214,6 +120,7 @@ int main(int argc, char *argv[])
 	static const struct option options[] = {
 		{ "device", required_argument, NULL, 'd' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "format", required_argument, NULL, 'f' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'n' },
@@ -234,10 +141,16 @@ int main(int argc, char *argv[])
 			device = optarg;
 			break;
 		case 'j':
-			json = true;
+			print_record = print_json;
+			break;
+		case 'f':
+			if (parse_format(optarg) < 0) {
+				fprintf(stderr, "sysmon: unknown format '%s'\n", optarg);
+				return 2;
+			}
 			break;
 		case 'e':
-			if (parse_events(optarg, &filter.type_mask) < 0) {
+			if (parse_events(optarg, &filter) < 0) {
 				fprintf(stderr, "sysmon: unknown event class in '%s'\n", optarg);
 				return 2;
 			}
@@ -287,16 +200,16 @@ int main(int argc, char *argv[])
 			client_error(path, "read");
 			return EXIT_FAILURE;
 		}
-		for (size_t off = 0; off < (size_t)n && (!count || printed < count);) {
-			int size = sm_record_check(buf + off, (size_t)n - off);
+		int bad = 0;
 
-			if (size < 0) {
-				fprintf(stderr, "sysmon: %s: malformed record\n", path);
-				return EXIT_FAILURE;
-			}
-			print_record((const struct sysmon_header *)(buf + off));
-			printed += ((const struct sysmon_header *)(buf + off))->type != SYSMON_EVENTS_LOST;
-			off += (size_t)size;
+		for (const struct sysmon_header *h = sysmon_record_first(buf, (size_t)n, &bad);
+		     h && (!count || printed < count); h = sysmon_record_next(buf, (size_t)n, h, &bad)) {
+			print_record(h);
+			printed += h->type != SYSMON_EVENTS_LOST;
+		}
+		if (bad) {
+			fprintf(stderr, "sysmon: %s: malformed record\n", path);
+			return EXIT_FAILURE;
 		}
 	}
 	return EXIT_SUCCESS;

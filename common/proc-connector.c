@@ -35,6 +35,7 @@ struct proc_connector_input {
 #define PROC_CONNECTOR_KERNEL_ALL (PROC_CONNECTOR_EVENT_ALL | 0x20000000u)
 
 #define PROC_CONNECTOR_RCVBUF (8u << 20)
+#define PROC_CONNECTOR_RECEIVE_MAX 4096 /* datagrams one proc_connector_receive() takes in */
 #define PROC_CONNECTOR_MSG_MAX 8192 /* one recv: a few events, each ~100 bytes */
 
 struct proc_connector {
@@ -198,6 +199,28 @@ static int pc_on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata
 		pc_parse(buf, (size_t)n, pc_dispatch, pc);
 	}
 	return 0;
+}
+
+int proc_connector_receive(struct proc_connector *pc)
+{
+	_Alignas(8) unsigned char buf[PROC_CONNECTOR_MSG_MAX];
+	ssize_t n;
+
+	/* Bounded: a storm may refill the socket as fast as it is read. */
+	for (int i = 0; i < PROC_CONNECTOR_RECEIVE_MAX; i++) {
+		n = pc_recv(pc, buf, sizeof(buf));
+		if (n == 0)
+			return i;
+		if (n == -ENOBUFS) {
+			if (pc->on_overrun)
+				pc->on_overrun(pc->userdata);
+			continue;
+		}
+		if (n < 0)
+			return (int)n;
+		pc_parse(buf, (size_t)n, pc_dispatch, pc);
+	}
+	return -EAGAIN;
 }
 
 static int pc_socket(void)

@@ -36,5 +36,11 @@ int proc_connector_new(sd_event *e, uint32_t event_mask, proc_connector_event_fn
 		       proc_connector_overrun_fn on_overrun, void *userdata, struct proc_connector **ret);
 struct proc_connector *proc_connector_free(struct proc_connector *pc); /* returns NULL */
 
+/* Takes in every event queued now (the socket drained), calling on_event
+ * (or on_overrun) for each before it returns, so that a reader of /proc can
+ * tell whether anything happened to a process up to its read. Returns the
+ * datagrams read; -EAGAIN when events kept coming faster than it read. */
+int proc_connector_receive(struct proc_connector *pc);
+
 /* Whether the kernel filters for us (for logs and tests). */
 int proc_connector_kernel_filter(const struct proc_connector *pc);

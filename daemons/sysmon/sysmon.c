@@ -1,464 +1,134 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * sysmond: process, thread, image and file events as a device.
+ * The SysMon device: process, thread, image and file events (main.c makes
+ * it sysmond).
  *
- * Sources: the kernel's process events connector (fork, exec, exit of
- * processes and threads) and fanotify (files opened for execution anywhere
- * on the root file system; files closed after writing under the watched
- * directories). Each event becomes one record, encoded once and shared by the
- * queues of every reader allowed to see it and asking for it. Readers are
- * open files: each has its own bounded queue, filter, counters and eventfd;
- * losses are counted per reader and reported in-band (EVENTS_LOST).
+ * The device: its options, its sources and its status. Sources hand
+ * records to the sink here (struct sm_sink), which keeps the process table,
+ * logs to the journal (--journal) and delivers each record to the readers
+ * allowed to see it (reader.c). Sources, by --source:
+ *   bpf    process.bpf.c: fork, exec, exit and executable mappings, taken in
+ *          kernel context; beside it the proc connector for uid/gid changes,
+ *          sessions, ptrace, comm and core dumps
+ *   proc   the proc connector for every process event, fields read late
+ *          from /proc and flagged; IMAGE_LOAD from FAN_OPEN_EXEC
+ *   auto   bpf where this kernel loads it, else proc (said at start)
+ * and fanotify for the file events under --watch.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <limits.h>
-#include <poll.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/fanotify.h>
-#include <sys/pidfd.h>
-#include <systemd/sd-journal.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cusekit/sysmon.h>
 
 #include "device.h"
+#include "file-events.h"
+#include "image-exec.h"
+#include "journal.h"
 #include "log.h"
-#include "procfs.h"
 #include "macro.h"
-#include "proc-connector.h"
-#include "record.h"
-#include "uid-table.h"
+#include "process-bpf.h"
+#include "process-proc.h"
+#include "procfs.h"
+#include "reader.h"
+#include "source.h"
 
 #define SYSMON_QUEUE_BYTES_DEFAULT (1u << 20)
 #define SYSMON_QUEUE_BYTES_MIN 4096u
 #define SYSMON_QUEUE_BYTES_MAX (256u << 20)
-#define SYSMON_READ_MAX (1u << 20)
-#define SYSMON_SPLIT_READ_MIN (64u << 10)   /* below every transport's request size */
-#define SYSMON_READERS_PER_USER 16     /* unprivileged readers per uid */
-#define SYSMON_WATCH_DIRS_MAX 4096     /* directories marked per watched tree */
+
+enum source_choice { SOURCE_AUTO, SOURCE_BPF, SOURCE_PROC };
 
 struct sysmon {
+	struct reader_config readers;   /* first: reader.c's view of the device */
 	struct cusekit_device *device;
-	size_t queue_bytes;
-	char **watch;                /* NULL-terminated directories */
-	bool journal;                /* --journal: every event to the journal too */
-	struct proc_connector *proc;
-	struct uid_table uids;       /* live processes' real uids, from the events */
-	int fanotify_fd;
-	sd_event_source *fanotify_source;
-	pid_t self;
-	uint64_t kernel_overruns;
+	char **watch;                   /* NULL-terminated directories */
+	bool journal;                   /* --journal: every event to the journal too */
+	enum source_choice source;
+	struct sm_sink sink;
+	struct process_table processes;
+	struct sm_bpf *bpf;
+	struct sm_proc *proc;
+	struct sm_image_exec *image_exec;
+	struct sm_files *files;
+	uint64_t kernel_lost;
 };
 
-struct reader {
-	struct sm_queue queue;
-	struct sm_filter filter;
-	bool see_all;                /* root or cusekit-sysmon at open time */
-	uid_t uid;                   /* otherwise: only this real uid */
-	int eventfd;                 /* our reference to the reader's eventfd, or -1 */
-	struct cusekit_waitq reads;  /* blocked reads */
-	struct sm_fill answered;     /* what the last answer took from the queue */
-};
-
-static struct reader *reader_of(struct cusekit_client *c) { return c->private; }
-
-static uint64_t now_ns(clockid_t clock)
+static struct sysmon *sysmon_of_sink(struct sm_sink *sink)
 {
-	struct timespec ts;
-
-	clock_gettime(clock, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	return container_of(sink, struct sysmon, sink);
 }
 
-/* Reading */
-
-/* Whole records from the reader's queue, or -EAGAIN when there are none.
- * They leave the queue once the answer reached the reader (read_done). */
-static ssize_t reader_answer(struct reader *rd, struct cusekit_request *req, size_t size)
+static void on_record(struct sm_sink *sink, struct sm_record *r)
 {
-	void *buffer = cusekit_request_buffer(req);
-	int r;
+	struct sysmon *sm = sysmon_of_sink(sink);
 
-	if (!buffer)
-		return -ENOMEM;
-	size = MIN(size, (size_t)SYSMON_READ_MAX);
-	r = sm_queue_fill(&rd->queue, buffer, size, now_ns(CLOCK_REALTIME), &rd->answered);
-	if (r < 0)
-		return r;
-	/* The kernel splits a read() larger than the transport's request size
-	 * (128 KiB and up) and asks for the rest after a reply that fills a
-	 * request exactly; that request would block. Keep such replies short. */
-	if (size >= SYSMON_SPLIT_READ_MIN && rd->answered.bytes == size && rd->answered.records + rd->answered.lost > 1)
-		sm_fill_drop_last(&rd->queue, &rd->answered);
-	return (ssize_t)rd->answered.bytes;
-}
-
-static ssize_t reader_try(struct cusekit_waitq *q, struct cusekit_request *req)
-{
-	return reader_answer(q->userdata, req, cusekit_request_size(req));
-}
-
-static const struct cusekit_waitq_ops reader_ops = { .try_answer = reader_try };
-
-static ssize_t sysmon_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
-{
-	struct reader *rd = reader_of(c);
-	ssize_t r = -EAGAIN;
-
-	/* Earlier blocked reads go first. */
-	if (cusekit_waitq_empty(&rd->reads))
-		r = reader_answer(rd, req, size);
-	if (r != -EAGAIN || cusekit_request_nonblock(req))
-		return r;
-	/* Interrupted: the framework answers EINTR; the records stay queued. */
-	return cusekit_park(&rd->reads, req);
-}
-
-/* An interrupted reader's records stay queued. */
-static void sysmon_read_done(struct cusekit_client *c, size_t bytes, bool delivered)
-{
-	struct reader *rd = reader_of(c);
-
-	if (delivered)
-		sm_queue_consume(&rd->queue, &rd->answered);
-}
-
-static unsigned sysmon_poll(struct cusekit_client *c)
-{
-	return sm_queue_ready(&reader_of(c)->queue) ? POLLIN | POLLRDNORM : 0;
-}
-
-/* Delivery */
-
-static void reader_signal(struct reader *rd)
-{
-	uint64_t one = 1;
-	struct pollfd pfd = { .fd = rd->eventfd, .events = POLLOUT };
-
-	/* An eventfd write blocks only when the counter is at its maximum:
-	 * never block the loop on a reader that does not read its eventfd. */
-	if (rd->eventfd < 0 || poll(&pfd, 1, 0) <= 0 || !(pfd.revents & POLLOUT))
-		return;
-	if (write(rd->eventfd, &one, sizeof(one)) < 0)
-		log_debug_errno(negative_errno(), "Failed to signal an eventfd: %m");
-}
-
-/* After records or losses were queued to a reader. */
-static void reader_queued(struct sysmon *sm, struct cusekit_client *c, bool was_ready)
-{
-	struct reader *rd = reader_of(c);
-
-	cusekit_waitq_run(&rd->reads);
-	if (!was_ready && sm_queue_ready(&rd->queue))
-		reader_signal(rd);
-	cusekit_client_wake(c);
-}
-
-static bool reader_may_see(const struct reader *rd, const struct sm_record *r)
-{
-	return rd->see_all || r->uid == rd->uid;
-}
-
-static void deliver_one(struct cusekit_client *c, void *arg)
-{
-	struct sm_record *r = arg;
-	struct reader *rd = reader_of(c);
-	bool was_ready;
-
-	if (!reader_may_see(rd, r) || !sm_filter_match(&rd->filter, r))
-		return;
-	was_ready = sm_queue_ready(&rd->queue);
-	sm_queue_push(&rd->queue, r);
-	reader_queued(cusekit_client_userdata(c), c, was_ready);
-}
-
-/* One structured journal entry per event, so that journal forwarding can
- * ship them off the machine. Field names: SYSMON_*. */
-static void journal_record(const struct sm_record *r)
-{
-	const struct sysmon_header *h = sm_record_header(r);
-	const char *type = sm_type_name(h->type);
-
-	switch (h->type) {
-	case SYSMON_PROCESS_CREATE:
-	case SYSMON_THREAD_CREATE: {
-		const struct sysmon_create *c = (const void *)h;
-
-		sd_journal_send("MESSAGE=%s pid %u tid %u ppid %u uid %u", type, c->pid, c->tid, c->ppid, c->uid,
-				"SYSMON_EVENT=%s", type, "SYSMON_TIME_NS=%" PRIu64, (uint64_t)h->time_ns,
-				"SYSMON_PID=%u", c->pid, "SYSMON_TID=%u", c->tid, "SYSMON_PPID=%u", c->ppid,
-				"SYSMON_CREATOR_TID=%u", c->creator_tid, "SYSMON_UID=%u", c->uid, NULL);
-		break;
-	}
-	case SYSMON_PROCESS_EXEC: {
-		const struct sysmon_exec *x = (const void *)h;
-		char cmdline[SM_STRING_MAX + 1];
-
-		/* argv as one line: the NULs between arguments become spaces. */
-		for (size_t i = 0; i < x->cmdline_length; i++)
-			cmdline[i] = sm_record_string(x, x->cmdline_offset)[i] ?: ' ';
-		cmdline[x->cmdline_length ? x->cmdline_length - 1 : 0] = 0;
-		sd_journal_send("MESSAGE=exec pid %u uid %u %s", x->pid, x->uid, cmdline, "SYSMON_EVENT=exec",
-				"SYSMON_TIME_NS=%" PRIu64, (uint64_t)h->time_ns, "SYSMON_PID=%u", x->pid,
-				"SYSMON_UID=%u", x->uid, "SYSMON_IMAGE=%s", sm_record_string(x, x->image_offset),
-				"SYSMON_CMDLINE=%s", cmdline, NULL);
-		break;
-	}
-	case SYSMON_PROCESS_EXIT:
-	case SYSMON_THREAD_EXIT: {
-		const struct sysmon_exit *e = (const void *)h;
-
-		sd_journal_send("MESSAGE=%s pid %u tid %u code %u signal %u", type, e->pid, e->tid, e->exit_code,
-				e->signal, "SYSMON_EVENT=%s", type, "SYSMON_TIME_NS=%" PRIu64, (uint64_t)h->time_ns,
-				"SYSMON_PID=%u", e->pid, "SYSMON_TID=%u", e->tid, "SYSMON_EXIT_CODE=%u", e->exit_code,
-				"SYSMON_SIGNAL=%u", e->signal, "SYSMON_UID=%u", e->uid, NULL);
-		break;
-	}
-	case SYSMON_IMAGE_LOAD:
-	case SYSMON_FILE_WRITE: {
-		const struct sysmon_path *p = (const void *)h;
-		const char *path = sm_record_string(p, p->path_offset);
-
-		sd_journal_send("MESSAGE=%s pid %u %s", type, p->pid, path, "SYSMON_EVENT=%s", type,
-				"SYSMON_TIME_NS=%" PRIu64, (uint64_t)h->time_ns, "SYSMON_PID=%u", p->pid,
-				"SYSMON_UID=%u", p->uid, "SYSMON_PATH=%s", path, NULL);
-		break;
-	}
-	default:
-		break;
-	}
-}
-
-/* Takes r. */
-static void sysmon_deliver(struct sysmon *sm, struct sm_record *r)
-{
-	if (!r) {
-		log_oom();
-		return;
-	}
+	process_table_track(&sm->processes, r);
 	if (sm->journal)
-		journal_record(r);
-	cusekit_device_foreach_client(sm->device, deliver_one, r);
+		sm_journal_record(sm_record_header(r));
+	readers_deliver(sm->device, r);
 	sm_record_unref(r);
 }
 
-static void overrun_one(struct cusekit_client *c, void *arg)
+static void on_overrun(struct sm_sink *sink, const char *source, uint64_t n)
 {
-	struct reader *rd = reader_of(c);
-	bool was_ready = sm_queue_ready(&rd->queue);
+	struct sysmon *sm = sysmon_of_sink(sink);
 
-	sm_queue_overrun(&rd->queue);
-	reader_queued(cusekit_client_userdata(c), c, was_ready);
+	sm->kernel_lost += n;
+	log_warning("The kernel side dropped %" PRIu64 " %s event(s) (%" PRIu64 " in all).", n, source,
+		    sm->kernel_lost);
+	/* Missed forks, setuids and exits would leave stale entries behind. */
+	if (!strcmp(source, "process"))
+		process_table_clear(&sm->processes);
+	readers_overrun(sm->device, n);
 }
 
-static void sysmon_overrun(struct sysmon *sm, const char *source)
-{
-	sm->kernel_overruns++;
-	log_warning("The kernel dropped %s events (overrun %" PRIu64 ").", source, sm->kernel_overruns);
-	cusekit_device_foreach_client(sm->device, overrun_one, NULL);
-}
-
-/* /proc */
-
-/* The real uid of a process, or SM_UID_UNKNOWN when it is gone. */
-static uint32_t proc_uid(pid_t pid)
-{
-	unsigned uid;
-
-	return proc_status_field(pid, "Uid:", &uid) < 0 ? SM_UID_UNKNOWN : uid;
-}
-
-/* argv as /proc/<pid>/cmdline has it (NUL after each argument). */
-static size_t proc_cmdline(pid_t pid, char *buf, size_t size)
-{
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	n = proc_read(AT_FDCWD, path, buf, size);
-	return n < 0 ? 0 : (size_t)n;
-}
-
-/* Process events */
-
-/* What the events told us, else what /proc says now. */
-static uint32_t sysmon_uid(struct sysmon *sm, pid_t pid)
-{
-	uint32_t uid;
-
-	return uid_table_get(&sm->uids, (uint32_t)pid, &uid) ? uid : proc_uid(pid);
-}
-
-static void remember_uid(struct sysmon *sm, pid_t pid, uint32_t uid)
-{
-	if (uid != SM_UID_UNKNOWN && uid_table_set(&sm->uids, (uint32_t)pid, uid) < 0)
-		log_oom();
-}
-
-static struct sm_record *record_from_proc_event(struct sysmon *sm, const struct proc_event *ev, uint64_t time_ns)
-{
-	switch (ev->what) {
-	case PROC_EVENT_FORK: {
-		const struct fork_proc_event *f = &ev->event_data.fork;
-		/* A new process has its parent's credentials at fork. */
-		uint32_t uid = sysmon_uid(sm, f->parent_tgid);
-
-		if (uid == SM_UID_UNKNOWN)
-			uid = proc_uid(f->child_tgid);
-		if (f->child_pid == f->child_tgid) {
-			remember_uid(sm, f->child_tgid, uid);
-			return sm_record_create(SYSMON_PROCESS_CREATE, time_ns, f->child_tgid, f->child_pid,
-						f->parent_tgid, f->parent_pid, uid);
-		}
-		/* For a thread the kernel names the process's parent, not the
-		 * creating thread. */
-		return sm_record_create(SYSMON_THREAD_CREATE, time_ns, f->child_tgid, f->child_pid, f->parent_tgid,
-					0, uid);
-	}
-	case PROC_EVENT_EXEC: {
-		const struct exec_proc_event *x = &ev->event_data.exec;
-		char path[64], image[PATH_MAX], cmdline[SM_STRING_MAX + 1];
-		size_t image_len, cmdline_len;
-
-		snprintf(path, sizeof(path), "/proc/%d/exe", (int)x->process_tgid);
-		image_len = (size_t)MAX(proc_read_link(path, image, sizeof(image)), 0);
-		cmdline_len = proc_cmdline(x->process_tgid, cmdline, sizeof(cmdline));
-		return sm_record_exec(time_ns, x->process_tgid, sysmon_uid(sm, x->process_tgid), image, image_len,
-				      cmdline, cmdline_len);
-	}
-	case PROC_EVENT_EXIT: {
-		const struct exit_proc_event *x = &ev->event_data.exit;
-		bool process = x->process_pid == x->process_tgid;
-		struct sm_record *r;
-
-		r = sm_record_exit(process ? SYSMON_PROCESS_EXIT : SYSMON_THREAD_EXIT, time_ns, x->process_tgid,
-				   x->process_pid, x->exit_code, sysmon_uid(sm, x->process_tgid));
-		if (process)
-			uid_table_remove(&sm->uids, x->process_tgid);
-		return r;
-	}
-	default:
-		return NULL;
-	}
-}
-
-static void on_proc_event(const struct proc_event *ev, void *userdata)
-{
-	struct sysmon *sm = userdata;
-	/* The kernel stamps events with CLOCK_MONOTONIC; records carry wall
-	 * time. */
-	uint64_t time_ns = ev->timestamp_ns + (now_ns(CLOCK_REALTIME) - now_ns(CLOCK_MONOTONIC));
-
-	/* setuid() and friends: no record, but later events are that user's. */
-	if (ev->what == PROC_EVENT_UID) {
-		remember_uid(sm, ev->event_data.id.process_tgid, ev->event_data.id.r.ruid);
-		return;
-	}
-	sysmon_deliver(sm, record_from_proc_event(sm, ev, time_ns));
-}
-
-static void on_proc_overrun(void *userdata)
+static void drain_bpf(void *userdata)
 {
 	struct sysmon *sm = userdata;
 
-	/* Missed forks, setuids and exits would leave stale uids behind: back
-	 * to asking /proc. */
-	uid_table_clear(&sm->uids);
-	sysmon_overrun(sm, "process");
+	sm_bpf_drain(sm->bpf);
 }
 
-/* fanotify */
-
-static void fanotify_event(struct sysmon *sm, const struct fanotify_event_metadata *m)
+static int boot_id(uint8_t ret[16])
 {
-	char link[64], path[PATH_MAX];
-	size_t len;
+	char text[64];
+	ssize_t n = proc_read(AT_FDCWD, "/proc/sys/kernel/random/boot_id", text, sizeof(text));
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", m->fd);
-	len = (size_t)MAX(proc_read_link(link, path, sizeof(path)), 0);
-	if (m->mask & FAN_OPEN_EXEC)
-		sysmon_deliver(sm, sm_record_path(SYSMON_IMAGE_LOAD, now_ns(CLOCK_REALTIME), m->pid,
-						  sysmon_uid(sm, m->pid), path, len));
-	if (m->mask & FAN_CLOSE_WRITE)
-		sysmon_deliver(sm, sm_record_path(SYSMON_FILE_WRITE, now_ns(CLOCK_REALTIME), m->pid,
-						  sysmon_uid(sm, m->pid), path, len));
+	return n < 0 ? (int)n : sm_boot_id_parse(text, ret);
 }
 
-static int on_fanotify(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct sysmon *sm = userdata;
-	_Alignas(struct fanotify_event_metadata) unsigned char buf[16384];
-	ssize_t n;
-
-	for (int i = 0; i < 64; i++) {
-		n = read(fd, buf, sizeof(buf));
-		if (n <= 0)
-			break;
-		for (struct fanotify_event_metadata *m = (void *)buf; FAN_EVENT_OK(m, n); m = FAN_EVENT_NEXT(m, n)) {
-			if (m->vers != FANOTIFY_METADATA_VERSION)
-				continue;
-			if (m->mask & FAN_Q_OVERFLOW)
-				sysmon_overrun(sm, "file");
-			else if (m->fd >= 0 && m->pid != sm->self)
-				fanotify_event(sm, m);
-			if (m->fd >= 0)
-				close(m->fd);
-		}
-	}
-	return 0;
-}
-
-/* nftw() has no userdata. */
-static int fanotify_watch_fd = -1;
-static unsigned fanotify_watch_dirs;
-
-static int watch_dir(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	if (type != FTW_D)
-		return 0;
-	if (fanotify_mark(fanotify_watch_fd, FAN_MARK_ADD, FAN_CLOSE_WRITE | FAN_EVENT_ON_CHILD, AT_FDCWD, path) < 0)
-		log_debug_errno(negative_errno(), "Failed to watch %s: %m", path);
-	return ++fanotify_watch_dirs >= SYSMON_WATCH_DIRS_MAX;
-}
-
-static int fanotify_start(struct sysmon *sm)
+static int start_process_sources(struct sysmon *sm)
 {
 	sd_event *e = cusekit_device_event(sm->device);
-	int r;
+	int r = -EOPNOTSUPP;
 
-	/* Without fanotify the process events still flow: say so, go on. */
-	sm->fanotify_fd = fanotify_init(FAN_CLASS_NOTIF | FAN_CLOEXEC | FAN_NONBLOCK, O_RDONLY | O_LARGEFILE | O_CLOEXEC);
-	if (sm->fanotify_fd < 0) {
-		log_error_errno(negative_errno(), "Failed to initialize fanotify, no IMAGE_LOAD or FILE_WRITE: %m");
-		return 0;
+	if (sm->source != SOURCE_PROC) {
+		r = sm_bpf_new(e, &sm->sink, &sm->bpf);
+		if (r < 0 && sm->source == SOURCE_BPF)
+			return log_error_errno(r, "Failed to load the BPF programs (--source=bpf): %m");
+		if (r < 0)
+			log_warning_errno(r, "This kernel refuses the BPF programs (%m): "
+					     "process events from the proc connector, fields read late and flagged.");
 	}
-	/* Every exec on the root file system; a mount mark where the file
-	 * system cannot be marked as a whole. */
-	if (fanotify_mark(sm->fanotify_fd, FAN_MARK_ADD | FAN_MARK_FILESYSTEM, FAN_OPEN_EXEC, AT_FDCWD, "/") < 0 &&
-	    fanotify_mark(sm->fanotify_fd, FAN_MARK_ADD | FAN_MARK_MOUNT, FAN_OPEN_EXEC, AT_FDCWD, "/") < 0)
-		log_error_errno(negative_errno(), "Failed to watch executions on /, no IMAGE_LOAD: %m");
-
-	/* Each directory of each watched tree, as it is now, with its files. */
-	fanotify_watch_fd = sm->fanotify_fd;
-	for (char **w = sm->watch; w && *w; w++) {
-		fanotify_watch_dirs = 0;
-		if (nftw(*w, watch_dir, 16, FTW_PHYS | FTW_MOUNT) < 0)
-			log_warning_errno(negative_errno(), "Failed to watch %s: %m", *w);
-		else
-			log_info("Watching writes under %s (%u directories).", *w, fanotify_watch_dirs);
-	}
-	r = sd_event_add_io(e, &sm->fanotify_source, sm->fanotify_fd, EPOLLIN, on_fanotify, sm);
+	r = sm_proc_new(e, !sm->bpf, &sm->sink, sm->bpf ? drain_bpf : NULL, sm, &sm->proc);
 	if (r < 0)
-		return log_error_errno(r, "Failed to watch the fanotify queue: %m");
+		return log_error_errno(r, "Failed to subscribe to process events: %m");
+	if (!sm->bpf) {
+		r = sm_image_exec_new(e, &sm->sink, &sm->image_exec);
+		if (r < 0)
+			log_error_errno(r, "Failed to watch executions, no IMAGE_LOAD: %m");
+	}
+	log_info("Process events: %s (--source=%s); proc connector with %s filter.",
+		 sm->bpf ? "BPF, captured in kernel context" : "proc connector, fields read late from /proc",
+		 sm->source == SOURCE_AUTO ? "auto" : sm->source == SOURCE_BPF ? "bpf" : "proc",
+		 sm_proc_kernel_filter(sm->proc) ? "kernel" : "user-space");
+	log_info("Image loads: %s.", sm->bpf ? "every executable mapping (BPF)"
+				   : sm->image_exec ? "files opened for execution (fanotify, no address)"
+				   : "none");
 	return 0;
 }
-
-/* Device */
 
 static int sysmon_start(struct cusekit_device *d)
 {
@@ -466,178 +136,70 @@ static int sysmon_start(struct cusekit_device *d)
 	int r;
 
 	sm->device = d;
-	sm->self = getpid();
+	sm->sink = (struct sm_sink){ .record = on_record, .overrun = on_overrun, .processes = &sm->processes };
+	r = boot_id(sm->sink.boot_id);
+	if (r < 0)
+		return log_error_errno(r, "Failed to read the boot id: %m");
 	if (!sm->watch) {
 		sm->watch = calloc(2, sizeof(char *));
 		if (!sm->watch || !(sm->watch[0] = strdup("/etc")))
 			return log_oom();
 	}
-	r = proc_connector_new(cusekit_device_event(d),
-			       PROC_EVENT_FORK | PROC_EVENT_EXEC | PROC_EVENT_UID | PROC_EVENT_EXIT,
-			       on_proc_event, on_proc_overrun, sm, &sm->proc);
+	r = start_process_sources(sm);
 	if (r < 0)
-		return log_error_errno(r, "Failed to subscribe to process events: %m");
-	log_info("Process events: %s filter; reader queues %zu bytes.",
-		 proc_connector_kernel_filter(sm->proc) ? "kernel" : "user-space", sm->queue_bytes);
-	return fanotify_start(sm);
+		return r;
+	/* Without file events the process events still flow: say so, go on. */
+	r = sm_files_new(cusekit_device_event(d), sm->watch, &sm->sink, &sm->files);
+	if (r < 0)
+		log_error_errno(r, "No file events: %m");
+	log_info("Reader queues: %zu bytes.", sm->readers.queue_bytes);
+	return 0;
 }
 
 static void sysmon_destroy(struct cusekit_device *d)
 {
 	struct sysmon *sm = cusekit_device_userdata(d);
 
-	proc_connector_free(sm->proc);
-	uid_table_clear(&sm->uids);
-	sd_event_source_disable_unref(sm->fanotify_source);
-	if (sm->fanotify_fd >= 0)
-		close(sm->fanotify_fd);
+	sm_files_free(sm->files);
+	sm_image_exec_free(sm->image_exec);
+	sm_proc_free(sm->proc);
+	sm_bpf_free(sm->bpf);
+	process_table_clear(&sm->processes);
 	for (char **w = sm->watch; w && *w; w++)
 		free(*w);
 	free(sm->watch);
 }
 
-struct count_uid {
-	uid_t uid;
-	unsigned n;
-};
-
-static void count_unprivileged(struct cusekit_client *c, void *arg)
-{
-	struct count_uid *count = arg;
-	struct reader *rd = reader_of(c);
-
-	if (rd && !rd->see_all && rd->uid == count->uid)
-		count->n++;
-}
-
-static int sysmon_open(struct cusekit_client *c, struct cusekit_request *req)
+static int sysmon_get_status(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct sysmon *sm = cusekit_client_userdata(c);
-	struct count_uid count = { .uid = c->opener.uid };
-	struct reader *rd;
-	int privileged;
+	struct sysmon_status *s = out;
+	uint32_t files = SYSMON_TYPE_BIT(SYSMON_FILE_CREATE) | SYSMON_TYPE_BIT(SYSMON_FILE_DELETE) |
+			 SYSMON_TYPE_BIT(SYSMON_FILE_RENAME) | SYSMON_TYPE_BIT(SYSMON_FILE_WRITE);
+	uint32_t types = SYSMON_TYPES_ALL & ~files;
 
-	privileged = cusekit_request_privileged(req, cusekit_device_group(c->device));
-	if (privileged < 0)
-		return privileged;
-	/* Queues cost memory: a user who sees only their own events gets a
-	 * bounded number of them. */
-	if (!privileged) {
-		cusekit_device_foreach_client(c->device, count_unprivileged, &count);
-		if (count.n >= SYSMON_READERS_PER_USER)
-			return -EMFILE;
-	}
-	rd = calloc(1, sizeof(*rd));
-	if (!rd)
-		return -ENOMEM;
-	sm_queue_init(&rd->queue, sm->queue_bytes);
-	rd->filter = (struct sm_filter){ .type_mask = SYSMON_TYPES_ALL };
-	rd->see_all = privileged;
-	rd->uid = c->opener.uid;
-	rd->eventfd = -1;
-	cusekit_waitq_init(&rd->reads, &reader_ops, rd);
-	c->private = rd;
-	return 0;
-}
-
-static void sysmon_release(struct cusekit_client *c)
-{
-	struct reader *rd = reader_of(c);
-
-	sm_queue_done(&rd->queue);
-	if (rd->eventfd >= 0)
-		close(rd->eventfd);
-	free(rd);
-	c->private = NULL;
-}
-
-/* ioctls */
-
-static int sysmon_set_filter(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
-{
-	const struct sysmon_filter *f = in;
-	struct reader *rd = reader_of(c);
-
-	if ((f->type_mask & ~SYSMON_TYPES_ALL) || (f->flags & ~(SYSMON_FILTER_PID | SYSMON_FILTER_UID)))
-		return -EINVAL;
-	rd->filter = (struct sm_filter){ f->type_mask, f->flags, f->pid, f->uid };
-	sm_queue_filter(&rd->queue, &rd->filter);
-	cusekit_client_wake(c);
-	return 0;
-}
-
-static int sysmon_get_stats(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
-{
-	const struct sm_queue *q = &reader_of(c)->queue;
-	struct sysmon_stats *s = out;
-
-	*s = (struct sysmon_stats){
-		.delivered = q->delivered,
-		.dropped = q->dropped_total,
-		.kernel_overruns = q->overruns_total,
-		.queued = q->count,
-		.queued_bytes = q->bytes,
-		.queue_bytes = q->limit,
+	if (!sm->bpf && !sm->image_exec)
+		types &= ~SYSMON_TYPE_BIT(SYSMON_IMAGE_LOAD);
+	*s = (struct sysmon_status){
+		.abi_version = SYSMON_ABI_VERSION,
+		.types = types | SYSMON_TYPE_BIT(SYSMON_EVENTS_LOST) | (sm->files ? files : 0),
+		.process_source = sm->bpf ? SYSMON_SOURCE_BPF : SYSMON_SOURCE_PROC,
+		.image_source = sm->bpf ? SYSMON_SOURCE_BPF : sm->image_exec ? SYSMON_SOURCE_FANOTIFY : SYSMON_SOURCE_NONE,
+		.file_source = sm->files ? SYSMON_SOURCE_FANOTIFY : SYSMON_SOURCE_NONE,
+		.argv_max = SYSMON_ARGV_MAX,
+		.watched = sm->files ? sm_files_watched(sm->files) : 0,
+		.unwatched = sm->files ? sm_files_unwatched(sm->files) : 0,
+		.kernel_lost = sm->kernel_lost,
+		.file_unresolved = sm->files ? sm_files_unresolved(sm->files) : 0,
 	};
 	return 0;
 }
 
-static bool fd_is_eventfd(int fd)
-{
-	char link[64], target[64];
-
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	return proc_read_link(link, target, sizeof(target)) > 0 && !strcmp(target, "anon_inode:[eventfd]");
-}
-
-/* Our own reference to fd in the caller's process. */
-static int caller_fd(struct cusekit_request *req, int fd)
-{
-	_cleanup_close_ int pidfd = -1;
-	_cleanup_close_ int copy = -1;
-	pid_t pid;
-	int r;
-
-	r = proc_tgid(cusekit_request_caller(req)->pid, &pid);
-	if (r < 0)
-		return r;
-	pidfd = pidfd_open(pid, 0);
-	if (pidfd < 0)
-		return negative_errno();
-	copy = pidfd_getfd(pidfd, fd, 0);
-	if (copy < 0)
-		return negative_errno();
-	if (!fd_is_eventfd(copy))
-		return -EINVAL;
-	return TAKE_FD(copy);
-}
-
-static int sysmon_set_eventfd(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
-{
-	const struct sysmon_eventfd *e = in;
-	struct reader *rd = reader_of(c);
-	int fd = -1;
-
-	if (e->reserved)
-		return -EINVAL;
-	if (e->fd >= 0) {
-		fd = caller_fd(req, e->fd);
-		if (fd < 0)
-			return fd;
-	} else if (e->fd != -1)
-		return -EBADF;
-	if (rd->eventfd >= 0)
-		close(rd->eventfd);
-	rd->eventfd = fd;
-	if (sm_queue_ready(&rd->queue))
-		reader_signal(rd);
-	return 0;
-}
-
 static const struct cusekit_ioctl sysmon_ioctls[] = {
-	{ SYSMON_IOC_SET_FILTER, sysmon_set_filter },
-	{ SYSMON_IOC_GET_STATS, sysmon_get_stats },
-	{ SYSMON_IOC_SET_EVENTFD, sysmon_set_eventfd },
+	{ SYSMON_IOC_SET_FILTER, reader_set_filter },
+	{ SYSMON_IOC_GET_STATS, reader_get_stats },
+	{ SYSMON_IOC_SET_EVENTFD, reader_set_eventfd },
+	{ SYSMON_IOC_GET_STATUS, sysmon_get_status },
 	{}
 };
 
@@ -647,11 +209,20 @@ static int parse_queue_bytes(void *userdata, const char *arg)
 {
 	struct sysmon *sm = userdata;
 	long long v;
-	int r = cusekit_parse_integer(arg, SYSMON_QUEUE_BYTES_MIN, SYSMON_QUEUE_BYTES_MAX, &v);
+	int r;
 
-	if (r >= 0)
-		sm->queue_bytes = (size_t)v;
-	return r;
+	r = cusekit_parse_integer(arg, SYSMON_QUEUE_BYTES_MIN, SYSMON_QUEUE_BYTES_MAX, &v);
+	if (r < 0)
+		return r;
+	sm->readers.queue_bytes = (size_t)v;
+	return 0;
+}
+
+static void free_list(char **list)
+{
+	for (char **w = list; w && *w; w++)
+		free(*w);
+	free(list);
 }
 
 static int parse_watch(void *userdata, const char *arg)
@@ -666,22 +237,21 @@ static int parse_watch(void *userdata, const char *arg)
 	for (char *p = strtok_r(copy, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
 		char **l;
 
-		if (p[0] != '/' || !(l = realloc(list, (n + 2) * sizeof(char *))) || !(l[n] = strdup(p))) {
-			bool bad = p[0] != '/';
-
-			for (size_t i = 0; i < n; i++)
-				free(list[i]);
-			free(list);
-			return bad ? -EINVAL : -ENOMEM;
+		if (p[0] != '/') {
+			free_list(list);
+			return -EINVAL;
+		}
+		l = realloc(list, (n + 2) * sizeof(char *));
+		if (!l || !(l[n] = strdup(p))) {
+			free_list(l ?: list);
+			return -ENOMEM;
 		}
 		list = l;
 		list[++n] = NULL;
 	}
 	if (!list)
 		return -EINVAL;
-	for (char **w = sm->watch; w && *w; w++)
-		free(*w);
-	free(sm->watch);
+	free_list(sm->watch);
 	sm->watch = list;
 	return 0;
 }
@@ -694,10 +264,26 @@ static int parse_journal(void *userdata, const char *arg)
 	return 0;
 }
 
+static int parse_source(void *userdata, const char *arg)
+{
+	struct sysmon *sm = userdata;
+
+	if (!strcmp(arg, "auto"))
+		sm->source = SOURCE_AUTO;
+	else if (!strcmp(arg, "bpf"))
+		sm->source = SOURCE_BPF;
+	else if (!strcmp(arg, "proc"))
+		sm->source = SOURCE_PROC;
+	else
+		return -EINVAL;
+	return 0;
+}
+
 static const struct cusekit_option sysmon_options[] = {
 	{ "queue-bytes", true, "BYTES  each reader's queue (default 1048576)", parse_queue_bytes },
-	{ "watch", true, "DIR[,DIR...]  report file writes under these trees (default /etc)", parse_watch },
+	{ "watch", true, "DIR[,DIR...]  report file events under these trees (default /etc)", parse_watch },
 	{ "journal", false, "  also log every event to the journal (fields SYSMON_*)", parse_journal },
+	{ "source", true, "auto|bpf|proc  where process events come from (default auto)", parse_source },
 	{}
 };
 
@@ -705,8 +291,7 @@ static void sysmon_init(void *userdata)
 {
 	struct sysmon *sm = userdata;
 
-	sm->queue_bytes = SYSMON_QUEUE_BYTES_DEFAULT;
-	sm->fanotify_fd = -1;
+	sm->readers.queue_bytes = SYSMON_QUEUE_BYTES_DEFAULT;
 }
 
 const struct cusekit_device_ops sysmon_device = {
@@ -719,10 +304,10 @@ const struct cusekit_device_ops sysmon_device = {
 	.init = sysmon_init,
 	.start = sysmon_start,
 	.destroy = sysmon_destroy,
-	.open = sysmon_open,
-	.release = sysmon_release,
-	.read = sysmon_read,
-	.read_done = sysmon_read_done,
-	.poll = sysmon_poll,
+	.open = reader_open,
+	.release = reader_release,
+	.read = reader_read,
+	.read_done = reader_read_done,
+	.poll = reader_poll,
 	.ioctls = sysmon_ioctls,
 };

@@ -59,26 +59,32 @@ static int reset_thread(int fd, pid_t tid)
 /* A thread that sleeps until the test ends: a target that outlives clients. */
 static void *sleeper(void *arg)
 {
-	pid_t *tid = arg;
+	int *report = arg;
+	pid_t tid = gettid();
 
-	__atomic_store_n(tid, gettid(), __ATOMIC_SEQ_CST);
+	if (write(*report, &tid, sizeof(tid)) != sizeof(tid))
+		abort();
 	for (;;)
 		pause();
 	return NULL;
 }
 
+/* The caller may be a real-time thread by now: it waits for the new thread
+ * in a blocking read, never in a loop (RLIMIT_RTTIME counts that). */
 static pid_t start_sleeper(void)
 {
-	static pid_t tids[8];
+	static int pipes[8][2];
 	static unsigned next;
-	pid_t *tid = &tids[next++ % 8];
+	int *p = pipes[next++ % 8];
 	pthread_t thread;
+	pid_t tid;
 
-	*tid = 0;
-	ck_assert_int_eq(pthread_create(&thread, NULL, sleeper, tid), 0);
-	while (!__atomic_load_n(tid, __ATOMIC_SEQ_CST))
-		sched_yield();
-	return *tid;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pthread_create(&thread, NULL, sleeper, &p[1]), 0);
+	ck_assert_int_eq(read(p[0], &tid, sizeof(tid)), (ssize_t)sizeof(tid));
+	close(p[0]);
+	close(p[1]);
+	return tid;
 }
 
 static const char *const member[] = { "cusekit-booster", NULL };

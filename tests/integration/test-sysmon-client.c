@@ -1,0 +1,309 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The sysmon client against a running sysmond: text and JSON lines, JSON
+ * that stays valid (parsed back with jansson) for argv that is not UTF-8,
+ * Sysmon for Linux's XML events parsed back with libxml2 (EventIDs, Data
+ * names and values), and the journal entries of --journal.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sysmon-test.h"
+
+/* Runs the client with args (NULL-terminated) until it exits: once it holds
+ * the device open (with its filter set), go is written to, which lets the
+ * child the client waits for run. Returns the client's output. */
+static char *run_client(const char *const args[], int go)
+{
+	char output[128], *out;
+	const char *argv[16] = { build_path("clients/sysmon"), "--device", sysmond.node };
+	size_t n = 3;
+	pid_t client;
+	int status, fd;
+	struct stat st;
+
+	for (; *args; args++)
+		argv[n++] = *args;
+	snprintf(output, sizeof(output), "%s/client-output", watch_dir);
+	client = fork();
+	ck_assert_int_ge(client, 0);
+	if (client == 0) {
+		fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+			_exit(126);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	/* Once the client's open is done, events reach its queue (its filter
+	 * keeps the child's). */
+	daemon_wait_clients(&sysmond, 1);
+	ck_assert_int_eq(write(go, "g", 1), 1);
+	status = reap(client);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "client status %d", status);
+	fd = open(output, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	out = calloc(1, (size_t)st.st_size + 1);
+	ck_assert_ptr_nonnull(out);
+	ck_assert_int_eq(read(fd, out, (size_t)st.st_size), st.st_size);
+	close(fd);
+	return out;
+}
+
+/* A child that waits for a byte on the pipe, then execs argv (or exits
+ * with code when argv is NULL). */
+static pid_t child_on_go(int go[2], char *const argv[], int code)
+{
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (read(go[0], &c, 1) != 1)
+			_exit(1);
+		if (argv) {
+			int null = open("/dev/null", O_WRONLY);
+
+			dup2(null, STDOUT_FILENO);
+			execv(argv[0], argv);
+		}
+		_exit(code);
+	}
+	return pid;
+}
+
+START_TEST(test_client_text_and_json)
+{
+	char pid_arg[32], *out;
+	int go[2];
+	pid_t child;
+
+	start_sysmon(NULL);
+	for (int json = 0; json < 2; json++) {
+		const char *args[] = { "-e", "exit", pid_arg, "--count=1", json ? "--json" : NULL, NULL };
+
+		child = child_on_go(go, NULL, 5);
+		snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+		out = run_client(args, go[1]);
+		ck_assert_int_eq(WEXITSTATUS(reap(child)), 5);
+		close(go[0]);
+		close(go[1]);
+		snprintf(pid_arg, sizeof(pid_arg), "%d", (int)child);
+		ck_assert_msg(strstr(out, pid_arg), "no pid %s in: %s", pid_arg, out);
+		ck_assert_ptr_eq(strchr(out, '\n'), out + strlen(out) - 1);   /* one line */
+		if (json)
+			ck_assert_msg(!strncmp(out, "{\"time\":\"", 9) && strstr(out, "\"type\":\"exit\"") &&
+					      strstr(out, "\"exit_code\":5,\"signal\":0"),
+				      "json: %s", out);
+		else
+			ck_assert_msg(strstr(out, " exit ") && strstr(out, "exit_code 5 signal 0"), "text: %s", out);
+		free(out);
+	}
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
+START_TEST(test_client_json_invalid_utf8)
+{
+	char *const argv[] = { "/bin/echo", "ok \xc3\xa9", "bad \xff\xfe end", NULL };
+	char pid_arg[32], *out;
+	const char *args[] = { "-e", "exec", pid_arg, "--count=1", "--json", NULL };
+	json_error_t error;
+	json_t *j, *a;
+	int go[2];
+	pid_t child;
+
+	start_sysmon(NULL);
+	child = child_on_go(go, argv, 0);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(args, go[1]);
+	reap(child);
+	j = json_loads(out, 0, &error);
+	ck_assert_msg(j, "not JSON (%s): %s", error.text, out);
+	a = json_object_get(j, "argv");
+	ck_assert_uint_eq(json_array_size(a), 3);
+	ck_assert_str_eq(json_string_value(json_array_get(a, 1)), "ok \xc3\xa9");
+	ck_assert_str_eq(json_string_value(json_array_get(a, 2)), "bad \xef\xbf\xbd\xef\xbf\xbd end");
+	a = json_object_get(j, "argv_hex");
+	ck_assert_str_eq(json_string_value(json_array_get(a, 2)), "62616420fffe20656e64");
+	json_decref(j);
+	free(out);
+	close(go[0]);
+	close(go[1]);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
+static char *xpath_string(xmlDocPtr doc, const char *expr)
+{
+	xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+	xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, ctx);
+	char *s;
+
+	ck_assert_ptr_nonnull(o);
+	s = (char *)xmlXPathCastToString(o);
+	xmlXPathFreeObject(o);
+	xmlXPathFreeContext(ctx);
+	return s;
+}
+
+START_TEST(test_client_sysmon_xml)
+{
+	char *const argv[] = { "/bin/echo", "<tag> & \"quotes\"", "\x01", NULL };
+	char pid_arg[32], image[PATH_MAX], *out, *line, *save = NULL, *guid[2] = {};
+	const char *args[] = { "-e", "exec,exit", pid_arg, "--count=2", "--format=sysmon-xml", NULL };
+	int go[2], events = 0;
+	pid_t child;
+
+	ck_assert_ptr_nonnull(realpath("/bin/echo", image));
+	start_sysmon(NULL);
+	child = child_on_go(go, argv, 0);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(args, go[1]);
+	reap(child);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), events++) {
+		xmlDocPtr doc = xmlReadMemory(line, (int)strlen(line), "event.xml", NULL, XML_PARSE_NONET);
+		char *id, *pid, *s;
+
+		ck_assert_msg(doc, "not XML: %s", line);
+		id = xpath_string(doc, "string(/Event/System/EventID)");
+		pid = xpath_string(doc, "string(/Event/EventData/Data[@Name='ProcessId'])");
+		snprintf(pid_arg, sizeof(pid_arg), "%d", (int)child);
+		ck_assert_str_eq(pid, pid_arg);
+		s = xpath_string(doc, "string(/Event/System/Provider/@Name)");
+		ck_assert_str_eq(s, "Linux-Sysmon");
+		xmlFree(s);
+		guid[events] = xpath_string(doc, "string(/Event/EventData/Data[@Name='ProcessGuid'])");
+		ck_assert_uint_eq(strlen(guid[events]), 38);
+		if (events == 0) {
+			ck_assert_str_eq(id, "1");   /* ProcessCreate */
+			s = xpath_string(doc, "string(/Event/EventData/Data[@Name='Image'])");
+			ck_assert_str_eq(s, image);
+			xmlFree(s);
+			s = xpath_string(doc, "string(/Event/EventData/Data[@Name='CommandLine'])");
+			ck_assert_str_eq(s, "/bin/echo <tag> & \"quotes\" \xef\xbf\xbd");
+			xmlFree(s);
+			s = xpath_string(doc, "string(/Event/EventData/Data[@Name='User'])");
+			ck_assert_str_eq(s, "root");
+			xmlFree(s);
+		} else
+			ck_assert_str_eq(id, "5");   /* ProcessTerminate */
+		xmlFree(id);
+		xmlFree(pid);
+		xmlFreeDoc(doc);
+	}
+	ck_assert_int_eq(events, 2);
+	ck_assert_str_eq(guid[0], guid[1]);
+	xmlFree(guid[0]);
+	xmlFree(guid[1]);
+	free(out);
+	close(go[0]);
+	close(go[1]);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
+#define JOURNAL_SOCKET "/run/systemd/journal/socket"
+
+/* Where a journald runs, ask it; elsewhere (the sandbox, a bare VM) stand in
+ * for it on its socket and look at what arrives. */
+static bool journal_has(int sock, pid_t pid)
+{
+	char want_pid[64], buf[65536];
+
+	snprintf(want_pid, sizeof(want_pid), "SYSMON_PID=%d\n", (int)pid);
+	if (sock < 0) {
+		char cmd[128];
+
+		snprintf(cmd, sizeof(cmd), "journalctl -q -o export SYSMON_EVENT=exit SYSMON_PID=%d | grep -q SYSMON_EXIT_CODE=8",
+			 (int)pid);
+		return system(cmd) == 0;
+	}
+	for (;;) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		ssize_t n;
+
+		ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
+		n = recv(sock, buf, sizeof(buf) - 1, 0);
+		ck_assert_int_gt(n, 0);
+		buf[n] = 0;
+		if (strstr(buf, want_pid) && strstr(buf, "SYSMON_EVENT=exit\n"))
+			return strstr(buf, "SYSMON_EXIT_CODE=8\n") && strstr(buf, "MESSAGE=exit pid ");
+	}
+}
+
+static bool journald_listens(const struct sockaddr_un *addr)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool listens;
+
+	ck_assert_int_ge(fd, 0);
+	listens = connect(fd, (const struct sockaddr *)addr, sizeof(*addr)) == 0;
+	close(fd);
+	return listens;
+}
+
+START_TEST(test_journal)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
+	const char *args[] = { "--journal", NULL };
+	int sock = -1;
+	bool found = false;
+	pid_t pid;
+
+	if (!journald_listens(&addr)) {
+		unlink(JOURNAL_SOCKET);   /* stale */
+		ck_assert_int_eq(system("mkdir -p /run/systemd/journal"), 0);
+		sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(sock, 0);
+		ck_assert_int_eq(bind(sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+	}
+	daemon_start(&sysmond, "sysmon", args);
+	pid = spawn_as(0, 8);
+	reap(pid);
+	for (int i = 0; i < 50 && !found; i++) {
+		found = journal_has(sock, pid);
+		if (!found && sock < 0)
+			usleep(100000 * test_timeout_scale());
+	}
+	if (sock >= 0) {
+		close(sock);
+		unlink(JOURNAL_SOCKET);
+		rmdir("/run/systemd/journal");
+		rmdir("/run/systemd");   /* only if we made them: both fail when not empty */
+	}
+	ck_assert_msg(found, "no journal entry for the exit of %d", (int)pid);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("sysmon-client");
+	TCase *tc = tcase_create("client");
+
+	tcase_add_checked_fixture(tc, NULL, sysmon_teardown);
+	tcase_set_timeout(tc, 120 * test_timeout_scale());
+	tcase_add_test(tc, test_client_text_and_json);
+	tcase_add_test(tc, test_client_json_invalid_utf8);
+	tcase_add_test(tc, test_client_sysmon_xml);
+	tcase_add_test(tc, test_journal);
+	suite_add_tcase(s, tc);
+	return harness_run(s);
+}
