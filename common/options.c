@@ -11,7 +11,9 @@
 #include "log.h"
 #include "options.h"
 
-#define CONFIG_DIR "/etc/cusekit"
+/* Where meson installs the default settings files. State lives where
+ * systemd's StateDirectory= puts it, whatever the prefix. */
+#define CONFIG_DIR CUSEKIT_SYSCONFDIR "/cusekit"
 #define STATE_DIR "/var/lib/cusekit"
 
 enum {

@@ -17,6 +17,10 @@ check() {
 	if "$@"; then ok "$what"; else not_ok "$what"; fi
 }
 # wait_for SECONDS COMMAND...: until COMMAND succeeds (polls every 0.1 s).
+# Bound it by what is waited for: a unit property (TimeoutStartUSec,
+# RestartUSec, WatchdogUSec, see prop_seconds) after which systemd itself
+# gives up, or a step that is done when its command returns; add a few
+# seconds for systemd to act on its own verdict.
 wait_for() {
 	local deadline=$((SECONDS + $1))
 	shift
@@ -33,6 +37,13 @@ show() {
 	} 2>&1 | sed 's/^/#   /'
 }
 prop() { systemctl show -P "$2" "$1"; }
+# A unit's time property in whole seconds, rounded up ("infinity": a day).
+prop_seconds() {
+	local usec
+	usec=$(systemd-analyze timespan "$(prop "$1" "$2")" 2>/dev/null | awk '$1 == "μs:" || $1 == "us:" { print $2 }')
+	[[ -n $usec ]] || usec=86400000000
+	echo $(((usec + 999999) / 1000000))
+}
 is_active() { [[ $(systemctl is-active "$1") == active ]]; }
 is_inactive() { [[ $(systemctl is-active "$1") == inactive ]]; }
 is_enabled() { [[ $(systemctl is-enabled "$1" 2>/dev/null) == enabled ]]; }
@@ -58,9 +69,9 @@ node_ok() {
 	[[ -c $1 ]] || return 1
 	[[ $(stat -c '%a %G' "$1") == "${MODE[$2]:-?} ${GROUP[$2]:-?}" ]]
 }
-# check_node WHAT NODE DEV: node_ok within 5 s (udev applies the rules
-# after the daemon, which applies the same mode and group before it reports
-# ready), else say what is there.
+# check_node WHAT NODE DEV: node_ok, else say what is there. No wait is
+# needed (READY=1 comes after the daemon set mode and group; udevadm --settle
+# returns once udev applied them): the 5 s only guard against a slow stat.
 check_node() {
 	if [[ -n ${MODE[$3]:-} ]] && wait_for 5 node_ok "$2" "$3"; then
 		ok "$1"
