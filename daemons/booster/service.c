@@ -86,7 +86,17 @@ static void thread_changed(void *userdata, const struct thread *t, const struct 
 	}
 }
 
-static const struct boost_hooks hooks = { .changed = thread_changed };
+/* A real-time grant is tracked before the thread runs with it: a thread
+ * that starves the daemon's loop on its CPU must still be demoted. */
+static void thread_changing(void *userdata, const struct thread *t, const struct thread_sched *ours)
+{
+	struct booster_service *s = userdata;
+
+	if (s->canary && booster_policy_is_rt(ours->sched_policy) && canary_track(s->canary, t->tid, t->start_time) < 0)
+		log_oom();
+}
+
+static const struct boost_hooks hooks = { .changing = thread_changing, .changed = thread_changed };
 
 /* Thread exits */
 

@@ -316,6 +316,8 @@ int boost_table_push(struct boost_table *table, struct boosted_thread *bt, const
 		created = true;
 	}
 
+	if (table->hooks.changing)
+		table->hooks.changing(table->userdata, &bt->thread, ours);
 	r = table->ops->set_sched(&bt->thread, ours);
 	/* The thread may have exited meanwhile: check its identity again. */
 	if (r == 0 && table->ops->check(&bt->thread) < 0)
@@ -323,6 +325,11 @@ int boost_table_push(struct boost_table *table, struct boosted_thread *bt, const
 	if (r < 0) {
 		if (created)
 			boost_free(b);
+		/* The hooks heard of the change: tell them what came of it. */
+		if (thread_now(table, bt, &now))
+			restored(table, bt, &now);
+		else
+			changed(table, bt, NULL);
 		return r;
 	}
 	b->ours = *ours;

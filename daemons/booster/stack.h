@@ -38,6 +38,12 @@ struct boosted_thread;
  * or it is forgotten; t may be gone). The canary tracks real-time grants
  * through it, the autogroup module nice boosts. */
 struct boost_hooks {
+	/* Booster is about to give t the settings ours: called before the
+	 * change, so that what watches real-time threads (the canary) knows
+	 * of the thread before it runs with them, even if the change starves
+	 * the daemon's own loop. */
+	void (*changing)(void *userdata, const struct thread *t, const struct thread_sched *ours);
+	/* t has ours now (NULL: nothing of Booster's). */
 	void (*changed)(void *userdata, const struct thread *t, const struct thread_sched *ours);
 };
 

@@ -68,8 +68,12 @@ static int fake_get(const struct thread *t, struct thread_sched *s)
 	return 0;
 }
 
+static bool set_fails;
+
 static int fake_set(const struct thread *t, const struct thread_sched *s)
 {
+	if (set_fails)
+		return -EPERM;
 	if (fakes[t->proc_fd].exited)
 		return -ESRCH;
 	fakes[t->proc_fd].sched = *s;
@@ -91,7 +95,20 @@ static void hook(void *userdata, const struct thread *t, const struct thread_sch
 		hooked[t->proc_fd].ours = *ours;
 }
 
-static const struct boost_hooks hooks = { .changed = hook };
+/* What the thread had when Booster said it was about to change it. */
+static struct {
+	unsigned calls;
+	struct thread_sched before, ours;
+} changing[MAX_FAKES];
+
+static void changing_hook(void *userdata, const struct thread *t, const struct thread_sched *ours)
+{
+	changing[t->proc_fd].calls++;
+	changing[t->proc_fd].before = fakes[t->proc_fd].sched;
+	changing[t->proc_fd].ours = *ours;
+}
+
+static const struct boost_hooks hooks = { .changing = changing_hook, .changed = hook };
 static unsigned hook_calls;
 static struct boost_table *table;
 
@@ -113,7 +130,9 @@ static int fake_nice(unsigned i)
 static void setup(void)
 {
 	n_fakes = handles_open = hook_calls = 0;
+	set_fails = false;
 	memset(hooked, 0, sizeof(hooked));
+	memset(changing, 0, sizeof(changing));
 	table = boost_table_new(&fake_ops, &hooks, &hook_calls);
 	ck_assert_ptr_nonnull(table);
 }
@@ -361,6 +380,36 @@ START_TEST(test_hook_tracks_ours)
 }
 END_TEST
 
+/* The hooks hear of a change before the thread has it (a real-time
+ * thread may starve the daemon right after), and of what came of a change
+ * that failed. */
+START_TEST(test_hooks_before_and_after)
+{
+	const int a = 0, b = 0;
+	unsigned i = fake_new(10, 1000), j = fake_new(11, 1000);
+
+	ck_assert_int_eq(change(&a, 1000, 10, rr(5), false), 0);
+	ck_assert_uint_eq(changing[i].calls, 1);
+	ck_assert_uint_eq(changing[i].before.sched_policy, 0);
+	ck_assert_uint_eq(changing[i].ours.sched_priority, 5);
+	ck_assert(hooked[i].has_ours);
+
+	/* A change that fails: the thread keeps the earlier boost, and the
+	 * hooks are told so. */
+	set_fails = true;
+	ck_assert_int_lt(change(&b, 1000, 10, rr(7), false), 0);
+	ck_assert_uint_eq(changing[i].calls, 2);
+	ck_assert_uint_eq(changing[i].ours.sched_priority, 7);
+	ck_assert(hooked[i].has_ours);
+	ck_assert_uint_eq(hooked[i].ours.sched_priority, 5);
+	/* On a thread Booster never changed: nothing of Booster's. */
+	ck_assert_int_lt(change(&a, 1000, 11, rr(3), false), 0);
+	ck_assert_uint_eq(changing[j].calls, 1);
+	ck_assert(!hooked[j].has_ours);
+	ck_assert_uint_ge(hooked[j].calls, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("booster-stack");
@@ -370,6 +419,7 @@ int main(void)
 	tcase_add_test(tc, test_undo_on_release);
 	tcase_add_test(tc, test_stack_unwinds_in_any_order);
 	tcase_add_test(tc, test_changed_by_someone_else);
+	tcase_add_test(tc, test_hooks_before_and_after);
 	tcase_add_test(tc, test_persistent);
 	tcase_add_test(tc, test_one_handle_per_thread);
 	tcase_add_test(tc, test_counts_threads_not_changes);
