@@ -1,21 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * protect: the book's KProtect client, with the book's exercise (list) and
- * executables.
+ * protect: the book's KProtect client, with the book's exercise (list),
+ * executables, programs, rules files and modes.
  *
- *   protect add|remove PID...    protect or unprotect processes
- *   protect clear                unprotect every process
- *   protect list                 the protected processes
- *   protect deny-exec PATH       refuse executing the file (any name of it)
- *   protect allow-exec PATH      allow it again
- *   protect list-exec            the denied files
- *   protect status               which guards enforce, counts, denials
+ *   protect add|remove PID...         protect or unprotect processes
+ *   protect clear                     unprotect every process
+ *   protect list                      every rule and where it comes from
+ *   protect deny-exec|allow-exec PATH refuse executing the file (any name of it), or stop
+ *   protect list-exec                 the denied files
+ *   protect add-exe|remove-exe PATH   protect every process executing the file, or stop
+ *   protect list-exe                  the protected programs
+ *   protect mode [enforcing|permissive]
+ *   protect check [PATH]              read rules files as a reload would, apply nothing
+ *   protect status                    which guards enforce what, counts, refusals
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,15 +37,23 @@ static void usage(FILE *f)
 {
 	fprintf(f, "Usage: protect [--device PATH] COMMAND [ARG...]\n\n"
 		   "Protect processes from being killed, stopped or traced by others, and deny\n"
-		   "executables, through the KProtect device.\n\n"
+		   "executables, through the KProtect device. Rules files: /etc/cusekit/kprotect.d/*.rules\n"
+		   "(lines 'deny-exec PATH' and 'add-exe PATH'; systemctl reload cusekit-kprotect).\n\n"
 		   "  add PID...        protect processes\n"
 		   "  remove PID...     unprotect processes\n"
 		   "  clear             unprotect every process\n"
-		   "  list              list the protected processes\n"
+		   "  list              list every rule and where it comes from\n"
 		   "  deny-exec PATH    refuse executing the file, under any of its names\n"
 		   "  allow-exec PATH   allow executing the file again\n"
 		   "  list-exec         list the denied files\n"
-		   "  status            show which guards enforce, counts and denials\n\n"
+		   "  add-exe PATH      protect every process executing the file\n"
+		   "  remove-exe PATH   stop protecting them\n"
+		   "  list-exe          list the protected programs\n"
+		   "  mode [MODE]       show or set the mode: enforcing, or permissive (refuse\n"
+		   "                    nothing, log and count what would be refused)\n"
+		   "  check [PATH]      check the rules files (or the file or directory PATH)\n"
+		   "                    as a reload would read them, without applying them\n"
+		   "  status            show which guards enforce what, counts and refusals\n\n"
 		   "  --device PATH     the device (default: /dev/cusekit/kprotect, else /run/cusekit/kprotect)\n"
 		   "  --help            show this help\n");
 }
@@ -98,7 +110,8 @@ static int cmd_clear(int fd)
 	return EXIT_SUCCESS;
 }
 
-static int cmd_list(int fd)
+/* The pid rules: as rules (with their origin), or the book's one pid a line. */
+static int cmd_list_pids(int fd, bool rules_syntax)
 {
 	struct kprotect_pid_list page = {};
 
@@ -106,28 +119,115 @@ static int cmd_list(int fd)
 		if (ioctl(fd, KPROTECT_IOC_LIST, &page) < 0)
 			return fail("list");
 		for (__u32 i = 0; i < page.count; i++)
-			printf("%" PRIu32 "\n", page.entries[i].pid);
+			if (rules_syntax)
+				printf("add %" PRIu32 "\tioctl\n", page.entries[i].pid);
+			else
+				printf("%" PRIu32 "\n", page.entries[i].pid);
 		page.offset += page.count;
 	} while (page.count > 0 && page.offset < page.total);
 	return EXIT_SUCCESS;
 }
 
-static int cmd_path(int fd, unsigned long cmd, const char *verb, const char *path)
+static int cmd_list_files(int fd, unsigned long cmd, const char *verb, bool rules_syntax)
 {
-	struct kprotect_path p = {};
+	static struct kprotect_file_list page;
+
+	memset(&page, 0, sizeof(page));
+	do {
+		if (ioctl(fd, cmd, &page) < 0)
+			return fail(verb);
+		for (__u32 i = 0; i < page.count; i++) {
+			const struct kprotect_file_entry *entry = &page.entries[i];
+			const char *origin = entry->origin[0] ? entry->origin : "ioctl";
+
+			if (rules_syntax)
+				printf("%s %s\t%s\n", cmd == KPROTECT_IOC_LIST_EXEC ? "deny-exec" : "add-exe", entry->path,
+				       origin);
+			else
+				printf("%s\t(device %u:%u, inode %" PRIu64 ", from %s)\n", entry->path,
+				       major((dev_t)entry->dev), minor((dev_t)entry->dev), (uint64_t)entry->ino, origin);
+		}
+		page.offset += page.count;
+	} while (page.count > 0 && page.offset < page.total);
+	return EXIT_SUCCESS;
+}
+
+/* Every rule, one a line as a command would make it, a tab and its origin
+ * ("ioctl", or NAME:LINE of a rules file). */
+static int cmd_list(int fd)
+{
+	int r = cmd_list_pids(fd, true);
+
+	if (r == EXIT_SUCCESS)
+		r = cmd_list_files(fd, KPROTECT_IOC_LIST_EXE, "list", true);
+	if (r == EXIT_SUCCESS)
+		r = cmd_list_files(fd, KPROTECT_IOC_LIST_EXEC, "list", true);
+	return r;
+}
+
+static int cmd_list_exec(int fd)
+{
+	return cmd_list_files(fd, KPROTECT_IOC_LIST_EXEC, "list-exec", false);
+}
+
+static int cmd_list_exe(int fd)
+{
+	return cmd_list_files(fd, KPROTECT_IOC_LIST_EXE, "list-exe", false);
+}
+
+static const char *mode_name(__u32 mode)
+{
+	return mode == KPROTECT_MODE_ENFORCING ? "enforcing" : mode == KPROTECT_MODE_PERMISSIVE ? "permissive" : "unknown";
+}
+
+static int cmd_mode(int fd, const char *arg)
+{
+	struct kprotect_mode m;
+	struct kprotect_status st;
+
+	if (!arg) {
+		if (ioctl(fd, KPROTECT_IOC_GET_STATUS, &st) < 0)
+			return fail("mode");
+		printf("%s\n", mode_name(st.mode));
+		return EXIT_SUCCESS;
+	}
+	if (!strcmp(arg, "enforcing"))
+		m.mode = KPROTECT_MODE_ENFORCING;
+	else if (!strcmp(arg, "permissive"))
+		m.mode = KPROTECT_MODE_PERMISSIVE;
+	else {
+		fprintf(stderr, "protect: mode is enforcing or permissive, not '%s'\n", arg);
+		return 2;
+	}
+	if (ioctl(fd, KPROTECT_IOC_SET_MODE, &m) < 0)
+		return fail("mode");
+	printf("Operation succeeded.\n");
+	return EXIT_SUCCESS;
+}
+
+static int absolute_path(const char *path, char *buf, size_t size)
+{
 	char cwd[PATH_MAX];
 	int n;
 
 	/* The daemon resolves paths in its own working directory: send an
 	 * absolute one. */
 	if (path[0] == '/')
-		n = snprintf(p.path, sizeof(p.path), "%s", path);
+		n = snprintf(buf, size, "%s", path);
 	else if (getcwd(cwd, sizeof(cwd)))
-		n = snprintf(p.path, sizeof(p.path), "%s/%s", cwd, path);
+		n = snprintf(buf, size, "%s/%s", cwd, path);
 	else
-		return fail("getcwd");
-	if (n < 0 || (size_t)n >= sizeof(p.path)) {
-		fprintf(stderr, "protect: path too long: %s\n", path);
+		return -errno;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static int cmd_path(int fd, unsigned long cmd, const char *verb, const char *path)
+{
+	static struct kprotect_path p;
+
+	memset(&p, 0, sizeof(p));
+	if (absolute_path(path, p.path, sizeof(p.path)) < 0) {
+		fprintf(stderr, "protect: bad path: %s\n", path);
 		return EXIT_FAILURE;
 	}
 	if (ioctl(fd, cmd, &p) < 0)
@@ -136,20 +236,33 @@ static int cmd_path(int fd, unsigned long cmd, const char *verb, const char *pat
 	return EXIT_SUCCESS;
 }
 
-static int cmd_list_exec(int fd)
+/* Exit status 0 when the files have no problem, 1 when they have. */
+static int cmd_check(int fd, const char *path)
 {
-	static struct kprotect_exec_list page;
+	static struct kprotect_check check;
+	const char *where;
 
-	do {
-		if (ioctl(fd, KPROTECT_IOC_LIST_EXEC, &page) < 0)
-			return fail("list-exec");
-		for (__u32 i = 0; i < page.count; i++)
-			printf("%s\t(device %u:%u, inode %" PRIu64 ")\n", page.entries[i].path,
-			       major((dev_t)page.entries[i].dev), minor((dev_t)page.entries[i].dev),
-			       (uint64_t)page.entries[i].ino);
-		page.offset += page.count;
-	} while (page.count > 0 && page.offset < page.total);
-	return EXIT_SUCCESS;
+	memset(&check, 0, sizeof(check));
+	if (path && absolute_path(path, check.path, sizeof(check.path)) < 0) {
+		fprintf(stderr, "protect: bad path: %s\n", path);
+		return EXIT_FAILURE;
+	}
+	if (ioctl(fd, KPROTECT_IOC_CHECK_RULES, &check) < 0)
+		return fail("check");
+	where = check.path[0] ? check.path : "the rules directory";
+	for (__u32 i = 0; i < check.problems && i < KPROTECT_CHECK_PROBLEMS; i++) {
+		const struct kprotect_check_problem *p = &check.entries[i];
+
+		if (p->line > 0)
+			printf("%s:%" PRIu32 ": %s\n", p->file, p->line, p->message);
+		else
+			printf("%s: %s\n", p->file, p->message);
+	}
+	if (check.problems > KPROTECT_CHECK_PROBLEMS)
+		printf("... and %" PRIu32 " more problems\n", check.problems - KPROTECT_CHECK_PROBLEMS);
+	printf("%s: %" PRIu32 " files, %" PRIu32 " rules, %" PRIu32 " problems\n", where, check.files, check.rules,
+	       check.problems);
+	return check.problems == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
 
 static void print_guard(const char *name, int active, int error)
@@ -160,21 +273,78 @@ static void print_guard(const char *name, int active, int error)
 		printf("%s: NOT active (%s)\n", name, strerror(error));
 }
 
+static void print_covers(__u32 covers)
+{
+	static const struct {
+		__u32 bit;
+		const char *what;
+	} ways[] = {
+		{ KPROTECT_COVERS_EXECVE, "execve/execveat/#!" },
+		{ KPROTECT_COVERS_LOADER, "ld.so FILE" },
+		{ KPROTECT_COVERS_DLOPEN, "dlopen" },
+		{ KPROTECT_COVERS_MMAP, "mmap PROT_EXEC" },
+		{ KPROTECT_COVERS_MPROTECT, "mprotect PROT_EXEC" },
+	};
+	const char *sep = "";
+
+	printf("  refuses:");
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+		if (covers & ways[i].bit) {
+			printf("%s %s", sep, ways[i].what);
+			sep = ",";
+		}
+	printf("\n  does not refuse:");
+	sep = "";
+	for (size_t i = 0; i < sizeof(ways) / sizeof(ways[0]); i++)
+		if (!(covers & ways[i].bit)) {
+			printf("%s %s", sep, ways[i].what);
+			sep = ",";
+		}
+	printf("%s 'sh FILE' (an interpreter reading a denied script), a copy of a denied file\n", sep);
+}
+
 static int cmd_status(int fd)
 {
 	struct kprotect_status st;
 
 	if (ioctl(fd, KPROTECT_IOC_GET_STATUS, &st) < 0)
 		return fail("status");
+	printf("Mode: %s\n", st.mode == KPROTECT_MODE_PERMISSIVE ? "permissive (nothing is refused; the counts "
+								   "below are what enforcing would refuse)"
+								 : mode_name(st.mode));
 	print_guard("Kill guard (BPF LSM)", st.guards & KPROTECT_KILL_GUARD, st.kill_guard_error);
-	print_guard("Exec guard (fanotify)", st.guards & KPROTECT_EXEC_GUARD, st.exec_guard_error);
+	if (st.guards & KPROTECT_EXEC_LSM)
+		printf("Exec guard: active, BPF LSM\n");
+	else if (st.guards & KPROTECT_EXEC_FANOTIFY)
+		printf("Exec guard: active, fanotify (BPF LSM: %s)\n", strerror(st.exec_guard_error));
+	else
+		print_guard("Exec guard", 0, st.exec_guard_error);
+	if (st.guards & KPROTECT_EXEC_GUARD)
+		print_covers(st.exec_covers);
 	printf("Protected processes: %" PRIu32 " of %" PRIu32 "\n", st.pid_count, st.pid_capacity);
+	printf("Protected programs: %" PRIu32 " of %" PRIu32 "\n", st.exe_count, st.exe_capacity);
 	printf("Denied executables: %" PRIu32 " of %" PRIu32 "\n", st.exec_count, st.exec_capacity);
+	printf("Rules files: %" PRIu32 " read, %" PRIu32 " problems\n", st.rules_files, st.rules_errors);
 	printf("Signals refused: %" PRIu64 "\n", (uint64_t)st.kill_denials);
 	printf("Ptrace attaches refused: %" PRIu64 "\n", (uint64_t)st.ptrace_denials);
 	printf("Executions refused: %" PRIu64 "\n", (uint64_t)st.exec_denials);
+	printf("Executable mappings refused: %" PRIu64 "\n", (uint64_t)st.map_denials);
+	if (st.events_lost)
+		printf("Refusals not logged (buffer full): %" PRIu64 "\n", (uint64_t)st.events_lost);
 	return EXIT_SUCCESS;
 }
+
+struct path_command {
+	const char *name;
+	unsigned long cmd;
+};
+
+static const struct path_command path_commands[] = {
+	{ "deny-exec", KPROTECT_IOC_DENY_EXEC },
+	{ "allow-exec", KPROTECT_IOC_ALLOW_EXEC },
+	{ "add-exe", KPROTECT_IOC_ADD_EXE },
+	{ "remove-exe", KPROTECT_IOC_REMOVE_EXE },
+};
 
 int main(int argc, char *argv[])
 {
@@ -213,15 +383,18 @@ int main(int argc, char *argv[])
 		return cmd_pids(fd, !strcmp(command, "add") ? KPROTECT_IOC_ADD_PIDS : KPROTECT_IOC_REMOVE_PIDS,
 				command, nargs, args);
 	}
-	if ((!strcmp(command, "deny-exec") || !strcmp(command, "allow-exec")) && nargs == 1) {
-		fd = client_open(device, O_RDONLY);
-		return cmd_path(fd, !strcmp(command, "deny-exec") ? KPROTECT_IOC_DENY_EXEC : KPROTECT_IOC_ALLOW_EXEC,
-				command, args[0]);
-	}
+	for (size_t i = 0; i < sizeof(path_commands) / sizeof(path_commands[0]); i++)
+		if (!strcmp(command, path_commands[i].name) && nargs == 1)
+			return cmd_path(client_open(device, O_RDONLY), path_commands[i].cmd, command, args[0]);
+	if (!strcmp(command, "mode") && nargs <= 1)
+		return cmd_mode(client_open(device, O_RDONLY), nargs ? args[0] : NULL);
+	if (!strcmp(command, "check") && nargs <= 1)
+		return cmd_check(client_open(device, O_RDONLY), nargs ? args[0] : NULL);
 	if (nargs == 0) {
 		int (*fn)(int) = !strcmp(command, "clear")       ? cmd_clear
 				 : !strcmp(command, "list")      ? cmd_list
 				 : !strcmp(command, "list-exec") ? cmd_list_exec
+				 : !strcmp(command, "list-exe")  ? cmd_list_exe
 				 : !strcmp(command, "status")    ? cmd_status
 								 : NULL;
 

@@ -1,236 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * kprotectd: the book's KProtect, done so that it holds. Protected processes
- * cannot be killed, stopped or ptrace-attached by others (the kill guard, a
- * BPF LSM program); denied executables cannot run (the exec guard, fanotify).
+ * cannot be killed, stopped or ptrace-attached by others (the kill guard);
+ * denied files cannot be executed or mapped executable (the exec guard).
  *
- * A protected process is its pid plus its start time, in the daemon's list,
- * in the kernel map and in the state file. It leaves the list when it exits
- * (proc connector exit events; after lost events every rule is re-checked
- * against /proc), and the BPF program compares start times too, so a process
- * that reuses a pid is never protected.
+ * This file is the device: its requests, options and lifetime. The rules
+ * and what enforces them live in the enforcer (enforcer.h).
  *
  * Anyone may read; only root and the group cusekit-admin change rules. A
  * guard the kernel cannot provide is reported at start and in GET_STATUS,
  * and the requests that need it fail with EOPNOTSUPP: never pretend.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 
 #include <cusekit/kprotect.h>
 
 #include "device.h"
-#include "exec-guard.h"
-#include "fs-util.h"
-#include "kill-guard.h"
+#include "enforcer.h"
 #include "log.h"
-#include "proc-connector.h"
-#include "procfs.h"
 #include "rules.h"
-#include "state.h"
 
-#define KPROTECT_STATE_VERSION 1
 #define KPROTECT_ADMIN_GROUP "cusekit-admin"
-#define KPROTECT_CAPACITY_DEFAULT 1024
-#define KPROTECT_CAPACITY_MAX 65536
+#define KPROTECT_RULES_DIR "/etc/cusekit/kprotect.d"
 
 struct kprotect {
-	unsigned pid_capacity;
-	unsigned exec_capacity;
+	struct enforcer_config config;
+	char *rules_dir;            /* --rules-dir, else KPROTECT_RULES_DIR */
 	gid_t admin_gid;            /* CUSEKIT_NO_GROUP: root only */
-	struct pid_set pids;
-	struct exec_set execs;
-	struct kill_guard *kill_guard;
-	int kill_guard_error;       /* why it is not active, -errno */
-	struct exec_guard *exec_guard;
-	int exec_guard_error;
-	struct proc_connector *proc_connector;
-	uint64_t exec_denials;
-	bool dirty;                 /* rules changed since the last save */
-	char *state_path;
-	int lock_fd;
+	struct enforcer *enforcer;
 };
-
-/* Rules */
-
-/* Drop pid's rule from the list and the kernel map. */
-static void kprotect_forget_pid(struct kprotect *k, uint32_t pid)
-{
-	int r;
-
-	if (!pid_set_remove(&k->pids, pid))
-		return;
-	k->dirty = true;
-	if (k->kill_guard) {
-		r = kill_guard_unprotect(k->kill_guard, pid);
-		if (r < 0)
-			log_warning_errno(r, "Failed to remove pid %" PRIu32 " from the kernel map: %m", pid);
-	}
-}
-
-/* Is the rule's process still the one running under its pid? */
-static bool pid_rule_alive(const struct pid_rule *rule)
-{
-	uint64_t start_time;
-
-	return proc_pid_start_time(rule->pid, &start_time) >= 0 && start_time == rule->start_time;
-}
-
-/* Drop the rules of processes that are gone. */
-static void kprotect_recheck_pids(struct kprotect *k)
-{
-	for (size_t i = k->pids.count; i > 0; i--) {
-		const struct pid_rule *rule = &k->pids.rules[i - 1];
-
-		if (!pid_rule_alive(rule)) {
-			log_info("Process %" PRIu32 " is gone, unprotected.", rule->pid);
-			kprotect_forget_pid(k, rule->pid);
-		}
-	}
-}
-
-/* 1: pid is protected now (added); 0: it was already, or is no process. */
-static int kprotect_add_pid(struct kprotect *k, uint32_t pid)
-{
-	uint64_t start_time;
-	int r;
-
-	if (proc_pid_is_process(pid) <= 0 || proc_pid_start_time(pid, &start_time) < 0)
-		return 0;
-	r = pid_set_add(&k->pids, pid, start_time);
-	if (r <= 0)
-		return r;
-	r = kill_guard_protect(k->kill_guard, pid, start_time);
-	if (r < 0) {
-		pid_set_remove(&k->pids, pid);
-		return log_error_errno(r, "Failed to add pid %" PRIu32 " to the kernel map: %m", pid);
-	}
-	k->dirty = true;
-	return 1;
-}
-
-static void kprotect_clear_pids(struct kprotect *k)
-{
-	while (k->pids.count > 0)
-		kprotect_forget_pid(k, k->pids.rules[k->pids.count - 1].pid);
-}
-
-static bool exec_denied(uint64_t dev, uint64_t ino, void *userdata)
-{
-	struct kprotect *k = userdata;
-
-	return exec_set_find(&k->execs, dev, ino);
-}
-
-static void exec_was_denied(pid_t pid, uint64_t dev, uint64_t ino, void *userdata)
-{
-	struct kprotect *k = userdata;
-	const struct exec_rule *rule = exec_set_find(&k->execs, dev, ino);
-
-	k->exec_denials++;
-	log_notice("Refused to let pid %d execute %s.", (int)pid, rule ? rule->path : "a denied file");
-}
-
-/* A rule's file: a regular file, opened without side effects (EINVAL when
- * it is anything else). */
-static int open_rule_file(const char *path, struct stat *ret_st)
-{
-	int fd = open_regular(path, O_RDONLY, ret_st);
-
-	return fd == -EBADFD ? -EINVAL : fd;
-}
-
-/* 1: denied now; 0: it already was. */
-static int kprotect_deny_exec(struct kprotect *k, const char *path)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int r;
-
-	fd = open_rule_file(path, &st);
-	if (fd < 0)
-		return fd;
-	r = exec_set_add(&k->execs, (uint64_t)st.st_dev, (uint64_t)st.st_ino, path);
-	if (r <= 0)
-		return r;
-	r = exec_guard_mark(k->exec_guard, fd);
-	if (r < 0) {
-		exec_set_remove(&k->execs, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
-		return log_error_errno(r, "Failed to mark %s: %m", path);
-	}
-	k->dirty = true;
-	return 1;
-}
-
-/* A denied file deleted since: its rule goes by the name it was denied
- * under. Decisions look up the set, so the file (if another link keeps it)
- * runs again; the kernel's inode mark lingers harmlessly until the inode
- * goes. */
-static int kprotect_allow_deleted(struct kprotect *k, const char *path)
-{
-	struct exec_rule *rule = exec_set_find_path(&k->execs, path);
-
-	if (!rule)
-		return -ENOENT;
-	log_info("%s is gone: removing the rule it was denied under.", path);
-	exec_set_remove(&k->execs, rule->dev, rule->ino);
-	k->dirty = true;
-	return 0;
-}
-
-static int kprotect_allow_exec(struct kprotect *k, const char *path)
-{
-	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int r;
-
-	fd = open_rule_file(path, &st);
-	if (fd == -ENOENT)
-		return kprotect_allow_deleted(k, path);
-	if (fd < 0)
-		return fd;
-	if (!exec_set_remove(&k->execs, (uint64_t)st.st_dev, (uint64_t)st.st_ino))
-		return -ENOENT;
-	k->dirty = true;
-	if (k->exec_guard) {
-		r = exec_guard_unmark(k->exec_guard, fd);
-		if (r < 0)
-			log_warning_errno(r, "Failed to unmark %s (the rule is gone, so it runs): %m", path);
-	}
-	return 0;
-}
-
-static int kprotect_save(struct cusekit_device *d)
-{
-	struct kprotect *k = cusekit_device_userdata(d);
-	_cleanup_free_ void *data = NULL;
-	size_t size;
-	int r;
-
-	if (!k->dirty)
-		return 0;
-	r = rules_encode(&k->pids, &k->execs, &data, &size);
-	if (r >= 0)
-		r = cusekit_state_save(k->state_path, KPROTECT_STATE_VERSION, data, size);
-	if (r < 0)
-		return log_warning_errno(r, "Failed to save the rules to %s: %m", k->state_path);
-	k->dirty = false;
-	return 0;
-}
-
-/* Rules are security policy: keep them on disk as soon as they change, not
- * only at the next periodic save. */
-static void kprotect_changed(struct cusekit_client *c)
-{
-	kprotect_save(c->device);
-}
-
-/* ioctls */
 
 /* Rule changes: root or cusekit-admin. */
 static int check_admin(struct kprotect *k, struct cusekit_request *req)
@@ -242,50 +44,40 @@ static int check_admin(struct kprotect *k, struct cusekit_request *req)
 	return r ? 0 : -EPERM;
 }
 
-static int check_pids(const struct kprotect_pids *in)
+static unsigned caller_uid(struct cusekit_request *req)
 {
-	return in->count == 0 || in->count > KPROTECT_PIDS_MAX ? -EINVAL : 0;
+	return (unsigned)cusekit_request_caller(req)->uid;
 }
 
-/* Who asks is checked before what is asked. */
-static int check_pid_change(struct kprotect *k, struct cusekit_request *req, const struct kprotect_pids *pids)
-{
-	int r = check_admin(k, req);
-
-	return r < 0 ? r : check_pids(pids);
-}
-
-static int kprotect_remove_pid(struct kprotect *k, uint32_t pid)
-{
-	if (!pid_set_find(&k->pids, pid))
-		return 0;
-	kprotect_forget_pid(k, pid);
-	return 1;
-}
+/* Pid rules */
 
 /* ADD_PIDS and REMOVE_PIDS: change each pid in turn and answer the count
  * done, the book's partial success. change returns 1 done, 0 skipped,
  * -ENOSPC when nothing more can be done. */
-static int change_pids(struct cusekit_client *c, struct cusekit_request *req, const struct kprotect_pids *pids,
-		       struct kprotect_pids *result, int (*change)(struct kprotect *k, uint32_t pid),
+static int change_pids(struct kprotect *k, struct cusekit_request *req, const struct kprotect_pids *pids,
+		       struct kprotect_pids *result, int (*change)(struct enforcer *e, uint32_t pid),
 		       const char *verb)
 {
-	struct kprotect *k = cusekit_client_userdata(c);
 	uint32_t done = 0;
+	int r;
 
+	/* Who asks is checked before what is asked. */
+	r = check_admin(k, req);
+	if (r < 0)
+		return r;
+	if (pids->count == 0 || pids->count > KPROTECT_PIDS_MAX)
+		return -EINVAL;
 	for (uint32_t i = 0; i < pids->count; i++) {
-		int r = change(k, pids->pids[i]);
-
+		r = change(k->enforcer, pids->pids[i]);
 		if (r == -ENOSPC)
 			break;
+		if (r == -EOPNOTSUPP)
+			return r;
 		if (r > 0)
 			done++;
 	}
-	if (done > 0) {
-		log_info("%s %" PRIu32 " of %" PRIu32 " pids for uid %u.", verb, done, pids->count,
-			 (unsigned)cusekit_request_caller(req)->uid);
-		kprotect_changed(c);
-	}
+	if (done > 0)
+		log_info("%s %" PRIu32 " of %" PRIu32 " pids for uid %u.", verb, done, pids->count, caller_uid(req));
 	*result = *pids;
 	result->count = done;
 	return 0;
@@ -293,25 +85,12 @@ static int change_pids(struct cusekit_client *c, struct cusekit_request *req, co
 
 static int kprotect_ioc_add_pids(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
-	struct kprotect *k = cusekit_client_userdata(c);
-	int r;
-
-	r = check_pid_change(k, req, in);
-	if (r < 0)
-		return r;
-	if (!k->kill_guard)
-		return -EOPNOTSUPP;
-	return change_pids(c, req, in, out, kprotect_add_pid, "Protected");
+	return change_pids(cusekit_client_userdata(c), req, in, out, enforcer_add_pid, "Protected");
 }
 
 static int kprotect_ioc_remove_pids(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
-	int r;
-
-	r = check_pid_change(cusekit_client_userdata(c), req, in);
-	if (r < 0)
-		return r;
-	return change_pids(c, req, in, out, kprotect_remove_pid, "Unprotected");
+	return change_pids(cusekit_client_userdata(c), req, in, out, enforcer_remove_pid, "Unprotected");
 }
 
 static int kprotect_ioc_clear(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
@@ -322,9 +101,7 @@ static int kprotect_ioc_clear(struct cusekit_client *c, struct cusekit_request *
 	r = check_admin(k, req);
 	if (r < 0)
 		return r;
-	log_info("Unprotected all %zu pids for uid %u.", k->pids.count, (unsigned)cusekit_request_caller(req)->uid);
-	kprotect_clear_pids(k);
-	kprotect_changed(c);
+	log_info("Unprotected all %zu pids for uid %u.", enforcer_clear_pids(k->enforcer), caller_uid(req));
 	return 0;
 }
 
@@ -333,17 +110,19 @@ static int kprotect_ioc_list(struct cusekit_client *c, struct cusekit_request *r
 	struct kprotect *k = cusekit_client_userdata(c);
 	const struct kprotect_pid_list *query = in;
 	struct kprotect_pid_list *page = out;
+	size_t total;
 
-	/* Without exit events, look now: the list never shows the dead. */
-	if (!k->proc_connector)
-		kprotect_recheck_pids(k);
-	*page = (struct kprotect_pid_list){ .offset = query->offset, .total = (uint32_t)k->pids.count };
-	page->count = (uint32_t)pid_set_page(&k->pids, query->offset, page->entries, KPROTECT_PIDS_MAX);
+	*page = (struct kprotect_pid_list){ .offset = query->offset };
+	page->count = (uint32_t)enforcer_list_pids(k->enforcer, query->offset, page->entries, KPROTECT_PIDS_MAX,
+						   &total);
+	page->total = (uint32_t)total;
 	return 0;
 }
 
-/* The path of a DENY_EXEC/ALLOW_EXEC request: absolute (the daemon's working
- * directory is not the caller's) and NUL-terminated. */
+/* File rules */
+
+/* The path of a request: absolute (the daemon's working directory is not
+ * the caller's) and NUL-terminated. */
 static int check_path(const struct kprotect_path *p)
 {
 	if (p->path[0] != '/' || !memchr(p->path, '\0', sizeof(p->path)))
@@ -351,79 +130,123 @@ static int check_path(const struct kprotect_path *p)
 	return 0;
 }
 
-static int kprotect_ioc_deny_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+static int add_file(struct cusekit_client *c, struct cusekit_request *req, const struct kprotect_path *p,
+		    enum enforcer_file_kind kind, const char *done)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
-	const struct kprotect_path *p = in;
 	int r;
 
 	r = check_admin(k, req);
 	if (r >= 0)
 		r = check_path(p);
+	if (r >= 0)
+		r = enforcer_add_file(k->enforcer, kind, p->path, NULL);
 	if (r < 0)
 		return r;
-	if (!k->exec_guard)
-		return -EOPNOTSUPP;
-	r = kprotect_deny_exec(k, p->path);
-	if (r > 0) {
-		log_info("Denied execution of %s for uid %u.", p->path, (unsigned)cusekit_request_caller(req)->uid);
-		kprotect_changed(c);
-	}
-	return r < 0 ? r : 0;
+	if (r > 0)
+		log_info("%s %s for uid %u.", done, p->path, caller_uid(req));
+	return 0;
+}
+
+static int remove_file(struct cusekit_client *c, struct cusekit_request *req, const struct kprotect_path *p,
+		       enum enforcer_file_kind kind, const char *done)
+{
+	struct kprotect *k = cusekit_client_userdata(c);
+	int r;
+
+	r = check_admin(k, req);
+	if (r >= 0)
+		r = check_path(p);
+	if (r >= 0)
+		r = enforcer_remove_file(k->enforcer, kind, p->path);
+	if (r >= 0)
+		log_info("%s %s for uid %u.", done, p->path, caller_uid(req));
+	return r;
+}
+
+static int list_files(struct cusekit_client *c, const struct kprotect_file_list *query, struct kprotect_file_list *page,
+		      enum enforcer_file_kind kind)
+{
+	struct kprotect *k = cusekit_client_userdata(c);
+	size_t total;
+
+	memset(page, 0, sizeof(*page));
+	page->offset = query->offset;
+	page->count = (uint32_t)enforcer_list_files(k->enforcer, kind, query->offset, page->entries, KPROTECT_FILE_PAGE,
+						    &total);
+	page->total = (uint32_t)total;
+	return 0;
+}
+
+static int kprotect_ioc_deny_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	return add_file(c, req, in, ENFORCER_DENY_EXEC, "Denied execution of");
 }
 
 static int kprotect_ioc_allow_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
-	struct kprotect *k = cusekit_client_userdata(c);
-	const struct kprotect_path *p = in;
-	int r;
-
-	r = check_admin(k, req);
-	if (r >= 0)
-		r = check_path(p);
-	if (r >= 0)
-		r = kprotect_allow_exec(k, p->path);
-	if (r < 0)
-		return r;
-	log_info("Allowed execution of %s for uid %u.", p->path, (unsigned)cusekit_request_caller(req)->uid);
-	kprotect_changed(c);
-	return 0;
+	return remove_file(c, req, in, ENFORCER_DENY_EXEC, "Allowed execution of");
 }
 
 static int kprotect_ioc_list_exec(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
-	struct kprotect *k = cusekit_client_userdata(c);
-	const struct kprotect_exec_list *query = in;
-	struct kprotect_exec_list *page = out;
+	return list_files(c, in, out, ENFORCER_DENY_EXEC);
+}
 
-	*page = (struct kprotect_exec_list){ .offset = query->offset, .total = (uint32_t)k->execs.count };
-	page->count = (uint32_t)exec_set_page(&k->execs, query->offset, page->entries, KPROTECT_EXEC_PAGE);
+static int kprotect_ioc_add_exe(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	return add_file(c, req, in, ENFORCER_PROTECT_EXE, "Protected every process executing");
+}
+
+static int kprotect_ioc_remove_exe(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	return remove_file(c, req, in, ENFORCER_PROTECT_EXE, "No longer protecting processes executing");
+}
+
+static int kprotect_ioc_list_exe(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	return list_files(c, in, out, ENFORCER_PROTECT_EXE);
+}
+
+static int kprotect_ioc_set_mode(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	struct kprotect *k = cusekit_client_userdata(c);
+	const struct kprotect_mode *m = in;
+	int r;
+
+	r = check_admin(k, req);
+	if (r >= 0)
+		r = enforcer_set_mode(k->enforcer, m->mode);
+	if (r >= 0)
+		log_notice("Mode %s for uid %u.", m->mode == KPROTECT_MODE_ENFORCING ? "enforcing" : "PERMISSIVE",
+			   caller_uid(req));
+	return r;
+}
+
+/* Reading files as root for anyone would show them what is in any file:
+ * checking is for those who may change rules. */
+static int kprotect_ioc_check_rules(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
+{
+	struct kprotect *k = cusekit_client_userdata(c);
+	const struct kprotect_check *query = in;
+	struct kprotect_check *report = out;
+	int r;
+
+	r = check_admin(k, req);
+	if (r < 0)
+		return r;
+	if (!memchr(query->path, '\0', sizeof(query->path)) || (query->path[0] && query->path[0] != '/'))
+		return -EINVAL;
+	memcpy(report->path, query->path, sizeof(report->path));
+	enforcer_check(k->enforcer, query->path[0] ? query->path : NULL, report);
 	return 0;
 }
 
 static int kprotect_ioc_get_status(struct cusekit_client *c, struct cusekit_request *req, const void *in, void *out)
 {
 	struct kprotect *k = cusekit_client_userdata(c);
-	struct kprotect_status *st = out;
-	uint64_t kill_denials = 0, ptrace_denials = 0;
 
-	*st = (struct kprotect_status){
-		.kill_guard_error = -k->kill_guard_error,
-		.exec_guard_error = -k->exec_guard_error,
-		.pid_count = (uint32_t)k->pids.count,
-		.pid_capacity = k->pid_capacity,
-		.exec_count = (uint32_t)k->execs.count,
-		.exec_capacity = k->exec_capacity,
-		.exec_denials = k->exec_denials,
-	};
-	if (k->kill_guard) {
-		st->guards |= KPROTECT_KILL_GUARD;
-		kill_guard_denials(k->kill_guard, &kill_denials, &ptrace_denials);
-		st->kill_denials = kill_denials;
-		st->ptrace_denials = ptrace_denials;
-	}
-	if (k->exec_guard)
-		st->guards |= KPROTECT_EXEC_GUARD;
+	enforcer_status(k->enforcer, out);
 	return 0;
 }
 
@@ -436,214 +259,138 @@ static const struct cusekit_ioctl kprotect_ioctls[] = {
 	{ KPROTECT_IOC_ALLOW_EXEC, kprotect_ioc_allow_exec },
 	{ KPROTECT_IOC_LIST_EXEC, kprotect_ioc_list_exec },
 	{ KPROTECT_IOC_GET_STATUS, kprotect_ioc_get_status },
+	{ KPROTECT_IOC_ADD_EXE, kprotect_ioc_add_exe },
+	{ KPROTECT_IOC_REMOVE_EXE, kprotect_ioc_remove_exe },
+	{ KPROTECT_IOC_LIST_EXE, kprotect_ioc_list_exe },
+	{ KPROTECT_IOC_SET_MODE, kprotect_ioc_set_mode },
+	{ KPROTECT_IOC_CHECK_RULES, kprotect_ioc_check_rules },
 	{}
 };
 
-/* Process exits */
+/* Lifetime */
 
-static void on_proc_event(const struct proc_event *ev, void *userdata)
-{
-	struct kprotect *k = userdata;
-	uint32_t pid = (uint32_t)ev->event_data.exit.process_pid;
-
-	/* The process is over when its main thread exits (its other threads
-	 * are being killed, or it called pthread_exit and becomes a zombie
-	 * leader: the documented limit). The event comes before the task is a
-	 * zombie, so /proc cannot be asked: trust the event. */
-	if (ev->what != PROC_EVENT_EXIT || pid != (uint32_t)ev->event_data.exit.process_tgid ||
-	    !pid_set_find(&k->pids, pid))
-		return;
-	log_info("Protected process %" PRIu32 " exited.", pid);
-	kprotect_forget_pid(k, pid);
-}
-
-static void on_proc_overrun(void *userdata)
+/* systemctl reload: the rules files again. */
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct kprotect *k = userdata;
 
-	log_warning("Lost process events: re-checking every protected process.");
-	kprotect_recheck_pids(k);
-}
-
-/* Start */
-
-/* A second kprotectd would fight over the same rules and guards. */
-static int kprotect_lock(struct kprotect *k, const char *state_dir)
-{
-	_cleanup_free_ char *path = NULL;
-
-	if (asprintf(&path, "%s/lock", state_dir) < 0)
-		return log_oom();
-	k->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (k->lock_fd < 0)
-		return log_error_errno(negative_errno(), "Failed to open %s: %m", path);
-	if (flock(k->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		if (errno == EWOULDBLOCK)
-			return log_error_errno(-EBUSY, "Another kprotectd runs on %s, refusing to start.", state_dir);
-		return log_error_errno(negative_errno(), "Failed to lock %s: %m", path);
-	}
+	log_info("Reloading the rules files (SIGHUP).");
+	enforcer_reload(k->enforcer);
 	return 0;
-}
-
-/* Re-apply saved pid rules: only processes still running with their start
- * time are protected again. */
-static void kprotect_apply_pids(struct kprotect *k)
-{
-	int r;
-
-	if (!k->kill_guard) {
-		if (k->pids.count > 0)
-			log_warning("Dropping %zu saved pid rules: the kill guard is not active.", k->pids.count);
-		pid_set_clear(&k->pids);
-		return;
-	}
-	kprotect_recheck_pids(k);
-	for (size_t i = k->pids.count; i > 0; i--) {
-		const struct pid_rule *rule = &k->pids.rules[i - 1];
-
-		r = kill_guard_protect(k->kill_guard, rule->pid, rule->start_time);
-		if (r < 0) {
-			log_error_errno(r, "Failed to protect saved pid %" PRIu32 ": %m", rule->pid);
-			pid_set_remove(&k->pids, rule->pid);
-		}
-	}
-}
-
-/* Re-mark saved exec rules through their paths; a path that names another
- * file now (replaced, or gone) drops the rule: the rule was that file. */
-static void kprotect_apply_execs(struct kprotect *k)
-{
-	for (size_t i = k->execs.count; i > 0; i--) {
-		struct exec_rule *rule = &k->execs.rules[i - 1];
-		_cleanup_close_ int fd = -1;
-		struct stat st;
-		int r;
-
-		fd = open_rule_file(rule->path, &st);
-		r = fd < 0 ? fd : ((uint64_t)st.st_dev != rule->dev || (uint64_t)st.st_ino != rule->ino) ? -ESTALE : 0;
-		if (r >= 0 && k->exec_guard)
-			r = exec_guard_mark(k->exec_guard, fd);
-		if (r < 0) {
-			log_warning_errno(r, "Dropping the exec rule for %s: %m", rule->path);
-			exec_set_remove(&k->execs, rule->dev, rule->ino);
-			k->dirty = true;
-		}
-	}
-}
-
-static int kprotect_load(struct kprotect *k)
-{
-	_cleanup_free_ void *data = NULL;
-	size_t size, dropped = 0;
-	int r;
-
-	r = cusekit_state_load(k->state_path, KPROTECT_STATE_VERSION, "the rules", &data, &size);
-	if (r < 0)
-		return 0;
-	r = rules_decode(data, size, &k->pids, &k->execs, &dropped);
-	if (r < 0) {
-		log_warning_errno(r, "Ignoring the rules in %s, starting with none: %m", k->state_path);
-		return 0;
-	}
-	if (dropped > 0)
-		log_warning("Dropped %zu saved rules beyond the capacity.", dropped);
-	log_info("Loaded %zu pid rules and %zu exec rules.", k->pids.count, k->execs.count);
-	return 0;
-}
-
-static void kprotect_start_guards(struct kprotect *k, sd_event *e)
-{
-	int r;
-
-	r = kill_guard_new(k->pid_capacity, &k->kill_guard);
-	if (r < 0) {
-		k->kill_guard_error = r;
-		log_warning_errno(r, "Kill guard NOT active (BPF LSM task_kill/ptrace_access_check): %m. "
-				  "Adding pids fails with EOPNOTSUPP.");
-	} else
-		log_info("Kill guard active: BPF LSM on task_kill and ptrace_access_check.");
-
-	r = exec_guard_new(e, exec_denied, exec_was_denied, k, &k->exec_guard);
-	if (r < 0) {
-		k->exec_guard_error = r;
-		log_warning_errno(r, "Exec guard NOT active (fanotify FAN_OPEN_EXEC_PERM): %m. "
-				  "Denying executables fails with EOPNOTSUPP.");
-	} else
-		log_info("Exec guard active: fanotify FAN_OPEN_EXEC_PERM, fail open if kprotectd dies.");
 }
 
 static int kprotect_start(struct cusekit_device *d)
 {
 	struct kprotect *k = cusekit_device_userdata(d);
-	const char *state_dir = cusekit_device_state_dir(d);
+	sigset_t mask;
 	int r;
 
 	k->admin_gid = cusekit_group_resolve(KPROTECT_ADMIN_GROUP, "who may change rules");
-
-	r = mkdir_p(state_dir, 0700);
-	if (r < 0)
-		return log_error_errno(r, "Failed to create %s: %m", state_dir);
-	r = kprotect_lock(k, state_dir);
-	if (r < 0)
-		return r;
-	if (asprintf(&k->state_path, "%s/rules", state_dir) < 0)
-		return log_oom();
-	if (pid_set_init(&k->pids, k->pid_capacity) < 0 || exec_set_init(&k->execs, k->exec_capacity) < 0)
-		return log_oom();
-	r = kprotect_load(k);
+	k->config.state_dir = cusekit_device_state_dir(d);
+	k->config.rules_dir = k->rules_dir ?: KPROTECT_RULES_DIR;
+	r = enforcer_new(cusekit_device_event(d), &k->config, &k->enforcer);
 	if (r < 0)
 		return r;
 
-	kprotect_start_guards(k, cusekit_device_event(d));
-
-	r = proc_connector_new(cusekit_device_event(d), PROC_EVENT_EXIT, on_proc_event, on_proc_overrun, k,
-			       &k->proc_connector);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	r = sd_event_add_signal(cusekit_device_event(d), NULL, SIGHUP, on_reload, k);
 	if (r < 0)
-		log_warning_errno(r, "No process exit events (proc connector: %m): "
-				  "protected processes are re-checked when listed.");
-
-	kprotect_apply_pids(k);
-	kprotect_apply_execs(k);
+		return log_error_errno(r, "Failed to handle SIGHUP: %m");
 	return 0;
+}
+
+static int kprotect_save(struct cusekit_device *d)
+{
+	struct kprotect *k = cusekit_device_userdata(d);
+
+	return k->enforcer ? enforcer_save(k->enforcer) : 0;
 }
 
 static void kprotect_destroy(struct cusekit_device *d)
 {
 	struct kprotect *k = cusekit_device_userdata(d);
 
-	proc_connector_free(k->proc_connector);
-	exec_guard_free(k->exec_guard);
-	kill_guard_free(k->kill_guard);
-	pid_set_done(&k->pids);
-	exec_set_done(&k->execs);
-	free(k->state_path);
-	if (k->lock_fd >= 0)
-		close(k->lock_fd);
+	k->enforcer = enforcer_free(k->enforcer);
+	free(k->rules_dir);
 }
 
-static int parse_capacity(const char *arg, unsigned *ret)
+/* Options */
+
+static int parse_count(const char *arg, size_t max, size_t *ret)
 {
 	long long v;
-	int r = cusekit_parse_integer(arg, 1, KPROTECT_CAPACITY_MAX, &v);
+	int r = cusekit_parse_integer(arg, 1, (long long)max, &v);
 
 	if (r >= 0)
-		*ret = (unsigned)v;
+		*ret = (size_t)v;
 	return r;
 }
 
 static int parse_pid_capacity(void *userdata, const char *arg)
 {
-	return parse_capacity(arg, &((struct kprotect *)userdata)->pid_capacity);
+	return parse_count(arg, KPROTECT_PID_CAPACITY_MAX, &((struct kprotect *)userdata)->config.pid_capacity);
 }
 
 static int parse_exec_capacity(void *userdata, const char *arg)
 {
-	return parse_capacity(arg, &((struct kprotect *)userdata)->exec_capacity);
+	return parse_count(arg, KPROTECT_FILE_CAPACITY_MAX, &((struct kprotect *)userdata)->config.exec_capacity);
+}
+
+static int parse_exe_capacity(void *userdata, const char *arg)
+{
+	return parse_count(arg, KPROTECT_FILE_CAPACITY_MAX, &((struct kprotect *)userdata)->config.exe_capacity);
+}
+
+static int parse_mode(void *userdata, const char *arg)
+{
+	struct kprotect *k = userdata;
+
+	if (!strcmp(arg, "enforcing"))
+		k->config.mode = KPROTECT_MODE_ENFORCING;
+	else if (!strcmp(arg, "permissive"))
+		k->config.mode = KPROTECT_MODE_PERMISSIVE;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_exec_guard(void *userdata, const char *arg)
+{
+	struct kprotect *k = userdata;
+
+	if (!strcmp(arg, "auto"))
+		k->config.exec_guard = ENFORCER_EXEC_AUTO;
+	else if (!strcmp(arg, "fanotify"))
+		k->config.exec_guard = ENFORCER_EXEC_FANOTIFY;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int parse_rules_dir(void *userdata, const char *arg)
+{
+	struct kprotect *k = userdata;
+	char *copy;
+
+	if (arg[0] != '/')
+		return -EINVAL;
+	copy = strdup(arg);
+	if (!copy)
+		return -ENOMEM;
+	free(k->rules_dir);
+	k->rules_dir = copy;
+	return 0;
 }
 
 static const struct cusekit_option kprotect_options[] = {
-	{ "capacity", true, "N  most protected processes (default 1024)", parse_pid_capacity },
-	{ "exec-capacity", true, "N  most denied executables (default 1024)", parse_exec_capacity },
+	{ "capacity", true, "N  most protected processes (default 1024, at most 65536)", parse_pid_capacity },
+	{ "exec-capacity", true, "N  most denied executables (default 1024, at most 1536)", parse_exec_capacity },
+	{ "exe-capacity", true, "N  most protected programs (default 1024, at most 1536)", parse_exe_capacity },
+	{ "mode", true, "MODE  enforcing (default) or permissive: refuse nothing, log and count", parse_mode },
+	{ "exec-guard", true, "GUARD  auto (default: the BPF LSM, else fanotify) or fanotify", parse_exec_guard },
+	{ "rules-dir", true, "DIR  the rules files (default " KPROTECT_RULES_DIR ")", parse_rules_dir },
 	{}
 };
 
@@ -651,15 +398,18 @@ static void kprotect_init(void *userdata)
 {
 	struct kprotect *k = userdata;
 
-	k->pid_capacity = KPROTECT_CAPACITY_DEFAULT;
-	k->exec_capacity = KPROTECT_CAPACITY_DEFAULT;
+	k->config = (struct enforcer_config){
+		.pid_capacity = KPROTECT_CAPACITY_DEFAULT,
+		.exec_capacity = KPROTECT_CAPACITY_DEFAULT,
+		.exe_capacity = KPROTECT_CAPACITY_DEFAULT,
+		.mode = KPROTECT_MODE_ENFORCING,
+	};
 	k->admin_gid = CUSEKIT_NO_GROUP;
-	k->lock_fd = -1;
 }
 
 const struct cusekit_device_ops kprotect_device = {
 	.name = "kprotect",
-	.description = "Serve /dev/cusekit/kprotect: processes others cannot kill, executables that cannot run.",
+	.description = "Serve /dev/cusekit/kprotect: processes others cannot kill, files that cannot run.",
 	.node_mode = 0666,
 	.options = kprotect_options,
 	.size = sizeof(struct kprotect),

@@ -93,22 +93,28 @@ size_t pid_set_page(const struct pid_set *s, size_t offset, struct kprotect_pid_
 	return n;
 }
 
-int exec_set_init(struct exec_set *s, size_t capacity)
+int file_set_init(struct file_set *s, size_t capacity)
 {
-	*s = (struct exec_set){ .capacity = capacity };
+	*s = (struct file_set){ .capacity = capacity };
 	s->rules = calloc(MAX(capacity, (size_t)1), sizeof(*s->rules));
 	return s->rules ? 0 : -ENOMEM;
 }
 
-void exec_set_done(struct exec_set *s)
+static void file_rule_done(struct file_rule *r)
 {
-	for (size_t i = 0; i < s->count; i++)
-		free(s->rules[i].path);
-	free(s->rules);
-	*s = (struct exec_set){};
+	free(r->path);
+	free(r->origin);
 }
 
-struct exec_rule *exec_set_find(const struct exec_set *s, uint64_t dev, uint64_t ino)
+void file_set_done(struct file_set *s)
+{
+	for (size_t i = 0; i < s->count; i++)
+		file_rule_done(&s->rules[i]);
+	free(s->rules);
+	*s = (struct file_set){};
+}
+
+struct file_rule *file_set_find(const struct file_set *s, uint64_t dev, uint64_t ino)
 {
 	for (size_t i = 0; i < s->count; i++)
 		if (s->rules[i].dev == dev && s->rules[i].ino == ino)
@@ -116,7 +122,7 @@ struct exec_rule *exec_set_find(const struct exec_set *s, uint64_t dev, uint64_t
 	return NULL;
 }
 
-struct exec_rule *exec_set_find_path(const struct exec_set *s, const char *path)
+struct file_rule *file_set_find_path(const struct file_set *s, const char *path)
 {
 	for (size_t i = 0; i < s->count; i++)
 		if (!strcmp(s->rules[i].path, path))
@@ -124,51 +130,86 @@ struct exec_rule *exec_set_find_path(const struct exec_set *s, const char *path)
 	return NULL;
 }
 
-int exec_set_add(struct exec_set *s, uint64_t dev, uint64_t ino, const char *path)
+int file_set_add(struct file_set *s, uint64_t dev, uint64_t ino, const char *path, const char *origin)
 {
-	char *copy;
+	struct file_rule rule = { .dev = dev, .ino = ino };
 
-	if (exec_set_find(s, dev, ino))
+	if (file_set_find(s, dev, ino))
 		return 0;
 	if (s->count >= s->capacity)
 		return -ENOSPC;
-	copy = strdup(path);
-	if (!copy)
+	rule.path = strdup(path);
+	rule.origin = origin ? strdup(origin) : NULL;
+	if (!rule.path || (origin && !rule.origin)) {
+		file_rule_done(&rule);
 		return -ENOMEM;
-	s->rules[s->count++] = (struct exec_rule){ .dev = dev, .ino = ino, .path = copy };
+	}
+	s->rules[s->count++] = rule;
 	return 1;
 }
 
-bool exec_set_remove(struct exec_set *s, uint64_t dev, uint64_t ino)
+int file_rule_set_origin(struct file_rule *rule, const char *origin)
 {
-	struct exec_rule *r = exec_set_find(s, dev, ino);
+	char *copy = NULL;
+
+	if (origin && !(copy = strdup(origin)))
+		return -ENOMEM;
+	free(rule->origin);
+	rule->origin = copy;
+	return 0;
+}
+
+bool file_set_remove(struct file_set *s, uint64_t dev, uint64_t ino)
+{
+	struct file_rule *r = file_set_find(s, dev, ino);
 
 	if (!r)
 		return false;
-	free(r->path);
+	file_rule_done(r);
 	s->count--;
 	memmove(r, r + 1, (size_t)(&s->rules[s->count] - r) * sizeof(*r));
 	return true;
 }
 
-size_t exec_set_page(const struct exec_set *s, size_t offset, struct kprotect_exec_entry *out, size_t max)
+size_t file_set_page(const struct file_set *s, size_t offset, struct kprotect_file_entry *out, size_t max)
 {
 	size_t n = page_count(s->count, offset, max);
 
 	for (size_t i = 0; i < n; i++) {
-		const struct exec_rule *r = &s->rules[offset + i];
+		const struct file_rule *r = &s->rules[offset + i];
 
 		memset(&out[i], 0, sizeof(out[i]));
 		out[i].dev = r->dev;
 		out[i].ino = r->ino;
 		strncpy(out[i].path, r->path, sizeof(out[i].path) - 1);
+		if (r->origin)
+			strncpy(out[i].origin, r->origin, sizeof(out[i].origin) - 1);
 	}
 	return n;
 }
 
+int rules_init(struct rules *r, size_t pid_capacity, size_t exec_capacity, size_t exe_capacity)
+{
+	*r = (struct rules){ .mode = RULES_MODE_UNSET, .config_mode = RULES_MODE_UNSET };
+	if (pid_set_init(&r->pids, pid_capacity) < 0 || file_set_init(&r->execs, exec_capacity) < 0 ||
+	    file_set_init(&r->exes, exe_capacity) < 0) {
+		rules_done(r);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void rules_done(struct rules *r)
+{
+	pid_set_done(&r->pids);
+	file_set_done(&r->execs);
+	file_set_done(&r->exes);
+}
+
 /*
- * Payload: a header, the pid records, then the exec records, each a fixed
- * part followed by path_length bytes of path (no NUL).
+ * Payload: a header, the pid records, the exec records, then (since
+ * protected programs) a trailer and the exe records. A file record is a
+ * fixed part followed by path_length bytes of path (no NUL).
  */
 struct rules_header {
 	uint32_t pid_count;
@@ -181,50 +222,142 @@ struct pid_record {
 	uint64_t start_time;
 };
 
-struct exec_record {
+struct file_record {
 	uint64_t dev;
 	uint64_t ino;
 	uint32_t path_length;
 	uint32_t reserved;
 };
 
-int rules_encode(const struct pid_set *pids, const struct exec_set *execs, void **ret, size_t *ret_size)
+struct rules_trailer {
+	uint32_t exe_count;
+	uint32_t mode;
+	uint32_t config_mode;
+	uint32_t reserved;
+};
+
+#define PATH_LENGTH_MAX (sizeof(((struct kprotect_path *)NULL)->path) - 1)
+
+/* Every rule the device can make, at the longest path, fits a state file. */
+_Static_assert(sizeof(struct rules_header) + KPROTECT_PID_CAPACITY_MAX * sizeof(struct pid_record) +
+		       2 * KPROTECT_FILE_CAPACITY_MAX * (sizeof(struct file_record) + PATH_LENGTH_MAX) +
+		       sizeof(struct rules_trailer) <= KPROTECT_STATE_LIMIT - 64,
+	       "the rule capacities must fit the state file");
+
+size_t rules_encoded_max(size_t pid_capacity, size_t exec_capacity, size_t exe_capacity)
 {
-	size_t size = sizeof(struct rules_header) + pids->count * sizeof(struct pid_record);
-	struct rules_header header = { .pid_count = (uint32_t)pids->count, .exec_count = (uint32_t)execs->count };
+	return sizeof(struct rules_header) + pid_capacity * sizeof(struct pid_record) +
+	       (exec_capacity + exe_capacity) * (sizeof(struct file_record) + PATH_LENGTH_MAX) +
+	       sizeof(struct rules_trailer);
+}
+
+static size_t device_rules(const struct file_set *s)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < s->count; i++)
+		n += !s->rules[i].origin;
+	return n;
+}
+
+static size_t file_records_size(const struct file_set *s)
+{
+	size_t size = 0;
+
+	for (size_t i = 0; i < s->count; i++)
+		if (!s->rules[i].origin)
+			size += sizeof(struct file_record) + strlen(s->rules[i].path);
+	return size;
+}
+
+static uint8_t *put(uint8_t *p, const void *data, size_t size)
+{
+	memcpy(p, data, size);
+	return p + size;
+}
+
+static uint8_t *put_file_records(uint8_t *p, const struct file_set *s)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		const struct file_rule *r = &s->rules[i];
+		struct file_record rec = { .dev = r->dev, .ino = r->ino, .path_length = (uint32_t)strlen(r->path) };
+
+		if (r->origin)
+			continue;
+		p = put(p, &rec, sizeof(rec));
+		p = put(p, r->path, rec.path_length);
+	}
+	return p;
+}
+
+int rules_encode(const struct rules *r, void **ret, size_t *ret_size)
+{
+	struct rules_header header = { .pid_count = (uint32_t)r->pids.count,
+				       .exec_count = (uint32_t)device_rules(&r->execs) };
+	struct rules_trailer trailer = { .exe_count = (uint32_t)device_rules(&r->exes), .mode = r->mode,
+					 .config_mode = r->config_mode };
+	size_t size = sizeof(header) + r->pids.count * sizeof(struct pid_record) + file_records_size(&r->execs) +
+		      sizeof(trailer) + file_records_size(&r->exes);
 	uint8_t *buf, *p;
 
-	for (size_t i = 0; i < execs->count; i++)
-		size += sizeof(struct exec_record) + strlen(execs->rules[i].path);
 	p = buf = malloc(size);
 	if (!buf)
 		return -ENOMEM;
-	memcpy(p, &header, sizeof(header));
-	p += sizeof(header);
-	for (size_t i = 0; i < pids->count; i++) {
-		struct pid_record rec = { .pid = pids->rules[i].pid, .start_time = pids->rules[i].start_time };
+	p = put(p, &header, sizeof(header));
+	for (size_t i = 0; i < r->pids.count; i++) {
+		struct pid_record rec = { .pid = r->pids.rules[i].pid, .start_time = r->pids.rules[i].start_time };
 
-		memcpy(p, &rec, sizeof(rec));
-		p += sizeof(rec);
+		p = put(p, &rec, sizeof(rec));
 	}
-	for (size_t i = 0; i < execs->count; i++) {
-		const struct exec_rule *r = &execs->rules[i];
-		struct exec_record rec = { .dev = r->dev, .ino = r->ino, .path_length = (uint32_t)strlen(r->path) };
-
-		memcpy(p, &rec, sizeof(rec));
-		p += sizeof(rec);
-		memcpy(p, r->path, rec.path_length);
-		p += rec.path_length;
-	}
+	p = put_file_records(p, &r->execs);
+	p = put(p, &trailer, sizeof(trailer));
+	put_file_records(p, &r->exes);
 	*ret = buf;
 	*ret_size = size;
 	return 0;
 }
 
-static int rules_decode_records(const uint8_t *p, const uint8_t *end, struct pid_set *pids,
-				struct exec_set *execs, size_t *dropped)
+static int decode_file_records(const uint8_t **pp, const uint8_t *end, uint32_t count, struct file_set *s,
+			       size_t *dropped)
+{
+	const uint8_t *p = *pp;
+
+	for (uint32_t i = 0; i < count; i++) {
+		struct file_record rec;
+		char path[PATH_LENGTH_MAX + 1];
+		int r;
+
+		if ((size_t)(end - p) < sizeof(rec))
+			return -EBADMSG;
+		memcpy(&rec, p, sizeof(rec));
+		p += sizeof(rec);
+		if (rec.path_length == 0 || rec.path_length > PATH_LENGTH_MAX || (size_t)(end - p) < rec.path_length)
+			return -EBADMSG;
+		memcpy(path, p, rec.path_length);
+		path[rec.path_length] = '\0';
+		p += rec.path_length;
+		if (strlen(path) != rec.path_length || path[0] != '/')
+			return -EBADMSG;
+		r = file_set_add(s, rec.dev, rec.ino, path, NULL);
+		if (r == -ENOSPC)
+			(*dropped)++;
+		else if (r < 0)
+			return r;
+	}
+	*pp = p;
+	return 0;
+}
+
+static bool mode_valid(uint32_t mode)
+{
+	return mode == KPROTECT_MODE_ENFORCING || mode == KPROTECT_MODE_PERMISSIVE || mode == RULES_MODE_UNSET;
+}
+
+static int rules_decode_records(const uint8_t *p, const uint8_t *end, struct rules *rules, size_t *dropped)
 {
 	struct rules_header header;
+	struct rules_trailer trailer;
+	int r;
 
 	if ((size_t)(end - p) < sizeof(header))
 		return -EBADMSG;
@@ -239,45 +372,43 @@ static int rules_decode_records(const uint8_t *p, const uint8_t *end, struct pid
 		p += sizeof(rec);
 		if (rec.pid == 0)
 			return -EBADMSG;
-		if (pid_set_add(pids, rec.pid, rec.start_time) == -ENOSPC)
+		if (pid_set_add(&rules->pids, rec.pid, rec.start_time) == -ENOSPC)
 			(*dropped)++;
 	}
-	for (uint32_t i = 0; i < header.exec_count; i++) {
-		struct exec_record rec;
-		char path[sizeof(((struct kprotect_path *)NULL)->path)];
-		int r;
-
-		if ((size_t)(end - p) < sizeof(rec))
-			return -EBADMSG;
-		memcpy(&rec, p, sizeof(rec));
-		p += sizeof(rec);
-		if (rec.path_length == 0 || rec.path_length >= sizeof(path) || (size_t)(end - p) < rec.path_length)
-			return -EBADMSG;
-		memcpy(path, p, rec.path_length);
-		path[rec.path_length] = '\0';
-		p += rec.path_length;
-		if (strlen(path) != rec.path_length)
-			return -EBADMSG;
-		r = exec_set_add(execs, rec.dev, rec.ino, path);
-		if (r == -ENOSPC)
-			(*dropped)++;
-		else if (r < 0)
-			return r;
-	}
+	r = decode_file_records(&p, end, header.exec_count, &rules->execs, dropped);
+	if (r < 0 || p == end)
+		return r;
+	if ((size_t)(end - p) < sizeof(trailer))
+		return -EBADMSG;
+	memcpy(&trailer, p, sizeof(trailer));
+	p += sizeof(trailer);
+	if (!mode_valid(trailer.mode) || !mode_valid(trailer.config_mode) || trailer.reserved != 0)
+		return -EBADMSG;
+	rules->mode = trailer.mode;
+	rules->config_mode = trailer.config_mode;
+	r = decode_file_records(&p, end, trailer.exe_count, &rules->exes, dropped);
+	if (r < 0)
+		return r;
 	return p == end ? 0 : -EBADMSG;
 }
 
-int rules_decode(const void *data, size_t size, struct pid_set *pids, struct exec_set *execs,
-		 size_t *ret_dropped)
+static void file_set_clear(struct file_set *s)
+{
+	while (s->count > 0)
+		file_set_remove(s, s->rules[0].dev, s->rules[0].ino);
+}
+
+int rules_decode(const void *data, size_t size, struct rules *rules, size_t *ret_dropped)
 {
 	size_t dropped = 0;
 	int r;
 
-	r = rules_decode_records(data, (const uint8_t *)data + size, pids, execs, &dropped);
+	r = rules_decode_records(data, (const uint8_t *)data + size, rules, &dropped);
 	if (r < 0) {
-		pid_set_clear(pids);
-		while (execs->count > 0)
-			exec_set_remove(execs, execs->rules[0].dev, execs->rules[0].ino);
+		pid_set_clear(&rules->pids);
+		file_set_clear(&rules->execs);
+		file_set_clear(&rules->exes);
+		rules->mode = rules->config_mode = RULES_MODE_UNSET;
 		return r;
 	}
 	*ret_dropped = dropped;
