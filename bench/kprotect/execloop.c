@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * execloop exec|open N PATH: time N executions of PATH (fork + execve +
- * wait; PATH should exit at once, like true) or N open+close of PATH, and
+ * execloop exec|open|mmap N PATH: time N executions of PATH (fork + execve
+ * + wait; PATH should exit at once, like true), N open+close of PATH, or N
+ * open + executable mmap + munmap + close of PATH (what a loader does), and
  * print the mean nanoseconds per operation.
  */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,17 +48,33 @@ static int open_close(const char *path)
 	return 0;
 }
 
+static int map_exec(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	void *p;
+
+	if (fd < 0)
+		return -1;
+	p = mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (p == MAP_FAILED)
+		return -1;
+	munmap(p, 4096);
+	return 0;
+}
+
 int main(int argc, char *argv[])
 {
 	int (*op)(const char *);
 	long n;
 	long long start;
 
-	if (argc != 4 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open")) || (n = atol(argv[2])) <= 0) {
-		fprintf(stderr, "usage: execloop exec|open N PATH\n");
+	if (argc != 4 || (strcmp(argv[1], "exec") && strcmp(argv[1], "open") && strcmp(argv[1], "mmap")) ||
+	    (n = atol(argv[2])) <= 0) {
+		fprintf(stderr, "usage: execloop exec|open|mmap N PATH\n");
 		return 2;
 	}
-	op = !strcmp(argv[1], "exec") ? run : open_close;
+	op = !strcmp(argv[1], "exec") ? run : !strcmp(argv[1], "open") ? open_close : map_exec;
 	start = now_ns();
 	for (long i = 0; i < n; i++)
 		if (op(argv[3]) < 0) {
