@@ -316,7 +316,8 @@ static int cmd_status(int fd)
 	if (st.guards & KPROTECT_EXEC_LSM)
 		printf("Exec guard: active, BPF LSM\n");
 	else if (st.guards & KPROTECT_EXEC_FANOTIFY)
-		printf("Exec guard: active, fanotify (BPF LSM: %s)\n", strerror(st.exec_guard_error));
+		printf("Exec guard: active, fanotify (BPF LSM: %s)\n",
+		       st.exec_guard_error == ECANCELED ? "not used, exec-guard=fanotify" : strerror(st.exec_guard_error));
 	else
 		print_guard("Exec guard", 0, st.exec_guard_error);
 	if (st.guards & KPROTECT_EXEC_GUARD)

@@ -49,6 +49,7 @@ const volatile __u32 daemon_tgid = 0;
 /* Written by the daemon at any time. */
 __u32 enforcing = 1;
 
+/* Counters, all before learned_key: lsm.c clears them by .bss's layout. */
 __u64 kill_denials = 0;
 __u64 ptrace_denials = 0;
 __u64 exec_denials = 0;
@@ -168,8 +169,10 @@ int BPF_PROG(kprotect_ptrace_access_check, struct task_struct *child, unsigned i
 {
 	if (ret != 0)
 		return ret;
-	/* Reads (/proc/<pid>/environ, ps) stay allowed: attach is control. */
-	if (!(mode & PTRACE_MODE_ATTACH) || !protected_from_current(child))
+	/* Reads (/proc/<pid>/environ, ps) stay allowed: attach is control.
+	 * kprotectd itself looks at /proc/<tid>/syscall of who opens a denied
+	 * file (an attach-mode check), protected or not. */
+	if (!(mode & PTRACE_MODE_ATTACH) || current_tgid() == daemon_tgid || !protected_from_current(child))
 		return 0;
 	return refuse(&ptrace_denials, KPROTECT_EVENT_PTRACE, BPF_CORE_READ(child, tgid), 0, NULL);
 }

@@ -151,6 +151,7 @@ static int self_test(struct lsm *l, int (*test)(struct lsm *l))
 	ring_buffer__consume(l->events);
 	l->self_testing = false;
 	l->skel->data->enforcing = enforcing;
+	/* The counters: every variable of .bss before learned_key. */
 	memset(l->skel->bss, 0, offsetof(struct kprotect_bpf__bss, learned_key));
 	return r;
 }

@@ -130,7 +130,8 @@ CUSEKIT_STATIC_ASSERT(sizeof(struct kprotect_file_list) == 16 + 4400 * 3, "kprot
 struct kprotect_status {
 	__u32 guards;          /* KPROTECT_*_GUARD, KPROTECT_EXEC_* that are active */
 	__s32 kill_guard_error;
-	__s32 exec_guard_error; /* why no exec guard; with FANOTIFY, why not the BPF LSM one */
+	__s32 exec_guard_error; /* why no exec guard; with FANOTIFY, why not the BPF LSM one
+				 * (ECANCELED: exec-guard=fanotify chose so) */
 	__u32 exec_covers;     /* KPROTECT_COVERS_* */
 	__u32 mode;            /* KPROTECT_MODE_* */
 	__u32 pid_count;

@@ -19,6 +19,7 @@
  * leaves the state file.
  */
 #include <check.h>
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -681,6 +682,74 @@ START_TEST(test_dropped_rule_leaves_state_file)
 }
 END_TEST
 
+/* The fanotify marks kprotectd holds, from its fanotify fd's fdinfo. */
+static unsigned fanotify_marks(void)
+{
+	char dir[64], link[384], target[64], line[512];
+	unsigned marks = 0, groups = 0;
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)kprotectd.pid);
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d))) {
+		ssize_t n;
+		FILE *f;
+
+		snprintf(link, sizeof(link), "%s/%s", dir, de->d_name);
+		n = readlink(link, target, sizeof(target) - 1);
+		if (n <= 0)
+			continue;
+		target[n] = '\0';
+		if (strcmp(target, "anon_inode:[fanotify]"))
+			continue;
+		groups++;
+		snprintf(link, sizeof(link), "/proc/%d/fdinfo/%s", (int)kprotectd.pid, de->d_name);
+		f = fopen(link, "r");
+		ck_assert_ptr_nonnull(f);
+		while (fgets(line, sizeof(line), f))
+			marks += !strncmp(line, "fanotify ino:", 13);
+		fclose(f);
+	}
+	closedir(d);
+	ck_assert_uint_eq(groups, 1);
+	return marks;
+}
+
+/* What a rule holds in the kernel goes with it: a mark per denied file,
+ * and the mark of a rule removed by a name its file no longer has goes at
+ * the file's next open. */
+START_TEST(test_marks_go_with_their_rules)
+{
+	char a[256], b[256], c[256];
+	int fd;
+
+	start(fanotify_args);
+	if (!exec_guard())
+		return;
+	work_path(a, "a"), work_path(b, "b"), work_path(c, "c");
+	copy_file("/bin/true", a);
+	copy_file("/bin/true", c);
+	ck_assert_uint_eq(fanotify_marks(), 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_DENY_EXEC, a), 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_DENY_EXEC, c), 0);
+	ck_assert_uint_eq(fanotify_marks(), 2);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, c), 0);
+	ck_assert_uint_eq(fanotify_marks(), 1);
+	/* Only b reaches the file now; the rule goes by the name a. */
+	ck_assert_int_eq(link(a, b), 0);
+	ck_assert_int_eq(unlink(a), 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, a), 0);
+	ck_assert_uint_eq(get_status().exec_count, 0);
+	ck_assert_int_eq(run(b), RAN);
+	fd = open(b, O_RDONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_uint_eq(fanotify_marks(), 0);
+}
+END_TEST
+
 START_TEST(test_file_rule_capacity)
 {
 	const char *const args[] = { "--exec-capacity=2", "--exe-capacity=1", NULL };
@@ -734,6 +803,7 @@ int main(void)
 	tcase_add_test(tc, test_rules_files);
 	tc = work_tcase(s, "state");
 	tcase_add_test(tc, test_dropped_rule_leaves_state_file);
+	tcase_add_test(tc, test_marks_go_with_their_rules);
 	tcase_add_test(tc, test_file_rule_capacity);
 	return harness_run(s);
 }

@@ -508,8 +508,10 @@ static int opener_of(const char *how, const char *fifo)
 
 	/* The FIFO has no writer: the child sleeps in its open until we open
 	 * it for writing. */
-	while (!sleeps_in_open(pid))
+	while (!sleeps_in_open(pid)) {
+		ck_assert_msg(waitpid(pid, NULL, WNOHANG) == 0, "the %s child ended before opening", how);
 		usleep(10000);
+	}
 	r = opener_is_loader(pid);
 	fd = open(fifo, O_WRONLY | O_CLOEXEC);
 	ck_assert_int_ge(fd, 0);
