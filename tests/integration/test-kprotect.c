@@ -474,6 +474,28 @@ START_TEST(test_bad_inputs)
 	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, "/bin/true"), -ENOENT);       /* not denied */
 	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, "/nonexistent/x"), -ENOENT);
 
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ADD_EXE, "relative/sleep"), -EINVAL);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_REMOVE_EXE, ""), -EINVAL);
+	ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_ADD_EXE, &path), -EINVAL);             /* no NUL */
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_REMOVE_EXE, "/bin/sleep"), -ENOENT);  /* not protected */
+	{
+		static struct kprotect_check check;
+		static struct kprotect_file_list page;
+
+		memset(&check, 'a', sizeof(check.path));
+		ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_CHECK_RULES, &check), -EINVAL);  /* no NUL */
+		memset(&check, 0, sizeof(check));
+		strcpy(check.path, "relative");
+		ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_CHECK_RULES, &check), -EINVAL);
+		strcpy(check.path, "/nonexistent/rules.d");
+		ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_CHECK_RULES, &check), 0);
+		ck_assert_uint_eq(check.files, 0);
+		ck_assert_uint_eq(check.problems, 1);
+		ck_assert_int_eq(check.entries[0].error, ENOENT);
+		page.offset = 0xffffffff;
+		ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_LIST_EXE, &page), 0);
+		ck_assert_uint_eq(page.count, 0);
+	}
 	ck_assert_int_eq(kp_ioctl(_IO('K', 0x7f), NULL), -ENOTTY);
 	ck_assert_int_eq(kp_ioctl(_IOWR('K', 0x01, __u32), &p), -ENOTTY);    /* wrong size */
 
@@ -496,6 +518,8 @@ static int outsider_checks(void)
 	struct kprotect_pids p = { .count = 1, .pids = { (__u32)getppid() } };
 	static struct kprotect_path path = { .path = "/bin/true" };
 	static struct kprotect_file_list exec_page;
+	static struct kprotect_check check = { .path = "/etc/shadow" };
+	struct kprotect_mode mode = { .mode = KPROTECT_MODE_PERMISSIVE };
 	struct kprotect_pid_list page = {};
 	struct kprotect_status st;
 	int failed = 0;
@@ -508,9 +532,17 @@ static int outsider_checks(void)
 	failed += expect(kp_ioctl(KPROTECT_IOC_CLEAR, NULL) == -EPERM, "clear");
 	failed += expect(kp_ioctl(KPROTECT_IOC_DENY_EXEC, &path) == -EPERM, "deny");
 	failed += expect(kp_ioctl(KPROTECT_IOC_ALLOW_EXEC, &path) == -EPERM, "allow");
+	failed += expect(kp_ioctl(KPROTECT_IOC_LIST_EXE, &exec_page) == 0, "list-exe");
+	failed += expect(kp_ioctl(KPROTECT_IOC_ADD_EXE, &path) == -EPERM, "add-exe");
+	failed += expect(kp_ioctl(KPROTECT_IOC_REMOVE_EXE, &path) == -EPERM, "remove-exe");
+	failed += expect(kp_ioctl(KPROTECT_IOC_SET_MODE, &mode) == -EPERM, "mode");
+	/* Checking reads files as root: it would show anyone any file. */
+	failed += expect(kp_ioctl(KPROTECT_IOC_CHECK_RULES, &check) == -EPERM, "check");
 	/* EPERM comes first, before the input is looked at. */
 	p.count = 0;
 	failed += expect(kp_ioctl(KPROTECT_IOC_ADD_PIDS, &p) == -EPERM, "add, bad count");
+	mode.mode = 99;
+	failed += expect(kp_ioctl(KPROTECT_IOC_SET_MODE, &mode) == -EPERM, "mode, bad mode");
 	return failed;
 }
 
