@@ -447,12 +447,20 @@ static void on_file_problem(const char *file, unsigned line, int error, const ch
 	check->problems++;
 }
 
+static bool may_read(const struct stat *st, void *userdata)
+{
+	struct file_reading *reading = userdata;
+
+	return openable(reading->e, st);
+}
+
 /* The rules files' rules replace theirs; a rule no file makes any more is
  * lifted. */
 int enforcer_reload(struct enforcer *e)
 {
 	struct file_reading reading = { .e = e };
-	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading };
+	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading,
+					   .may_read = may_read };
 	int files;
 
 	for (int kind = 0; kind < 2; kind++) {
@@ -503,7 +511,8 @@ int enforcer_reload(struct enforcer *e)
 void enforcer_check(struct enforcer *e, const char *path, struct kprotect_check *out)
 {
 	struct file_reading reading = { .e = e, .check = out };
-	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading };
+	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading,
+					   .may_read = may_read };
 	int files;
 
 	/* Room: what the rules made through the device leave. */

@@ -158,11 +158,24 @@ static bool owned_by_root_alone(const struct stat *st)
 
 static int read_file(const char *path, const char *name, const struct rules_file_callbacks *cb)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int path_fd = -1, fd = -1;
+	char proc_path[64];
 	struct stat st;
 	FILE *f;
 
-	fd = open_regular(path, O_RDONLY | O_NOFOLLOW, &st);
+	/* Look before opening for real. */
+	path_fd = open_regular(path, O_PATH | O_NOFOLLOW, &st);
+	if (path_fd >= 0 && cb->may_read && !cb->may_read(&st, cb->userdata)) {
+		problem(cb, name, 0, EPERM, "not read: kprotect denies executing it");
+		return -EPERM;
+	}
+	if (path_fd >= 0) {
+		snprintf(proc_path, sizeof(proc_path), "/proc/self/fd/%d", path_fd);
+		fd = open(proc_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+		if (fd < 0)
+			fd = negative_errno();
+	} else
+		fd = path_fd;
 	if (fd == -EBADFD) {
 		problem(cb, name, 0, EBADFD, "%s, not a regular file: skipped", file_kind(&st));
 		return fd;

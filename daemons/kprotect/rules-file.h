@@ -14,7 +14,9 @@
  */
 #pragma once
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/stat.h>
 
 enum rules_file_kind {
 	RULES_FILE_DENY_EXEC,
@@ -29,10 +31,15 @@ typedef int (*rules_file_rule_fn)(const char *file, unsigned line, enum rules_fi
 typedef void (*rules_file_problem_fn)(const char *file, unsigned line, int error, const char *message,
 				      void *userdata);
 
+/* May the file st be opened? (A file the fanotify guard marks must not
+ * be: the reader's own open would wait for its own answer.) NULL: yes. */
+typedef bool (*rules_file_may_read_fn)(const struct stat *st, void *userdata);
+
 struct rules_file_callbacks {
 	rules_file_rule_fn rule;
 	rules_file_problem_fn problem;
 	void *userdata;
+	rules_file_may_read_fn may_read;
 };
 
 /* Every line of f, named name in reports. Returns how many bad lines. */

@@ -658,6 +658,30 @@ START_TEST(test_rules_files)
 }
 END_TEST
 
+/* A rules file the fanotify guard marks (someone denied executing it) is
+ * not opened: kprotectd's own open would wait for its own answer. */
+START_TEST(test_denied_rules_file_not_read)
+{
+	char text[512], arg[128], bin[256], rules[256];
+	const char *args[] = { "--exec-guard=fanotify", arg, NULL };
+
+	work_path(bin, "bin");
+	copy_file("/bin/true", bin);
+	snprintf(text, sizeof(text), "deny-exec %s\n", bin);
+	write_rules(text);
+	snprintf(arg, sizeof(arg), "--rules-dir=%s", work_dir);
+	start(args);
+	if (!exec_guard())
+		return;
+	ck_assert_int_eq(run(bin), REFUSED);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_DENY_EXEC, work_path(rules, "10-test.rules")), 0);
+	wait_reload(1);
+	ck_assert(log_has("10-test.rules: not read: kprotect denies executing it."));
+	ck_assert_int_eq(run(bin), RAN);
+	ck_assert(daemon_alive(&kprotectd));
+}
+END_TEST
+
 /* A rule dropped at start (its file is gone) leaves the state file at once,
  * not at the next save: a daemon killed right after keeps it out. */
 START_TEST(test_dropped_rule_leaves_state_file)
@@ -801,6 +825,7 @@ int main(void)
 	tcase_add_test(tc, test_protect_by_program);
 	tc = work_tcase(s, "rules-files");
 	tcase_add_test(tc, test_rules_files);
+	tcase_add_test(tc, test_denied_rules_file_not_read);
 	tc = work_tcase(s, "state");
 	tcase_add_test(tc, test_dropped_rule_leaves_state_file);
 	tcase_add_test(tc, test_marks_go_with_their_rules);
