@@ -343,6 +343,18 @@ static void set_mode(uint32_t mode)
 	ck_assert_int_eq(kp_ioctl(KPROTECT_IOC_SET_MODE, &m), 0);
 }
 
+static bool log_has(const char *text);
+
+/* Until the daemon's log says text: reports reach it on its event loop,
+ * in no set order with requests. */
+static void wait_log(const char *text)
+{
+	while (!log_has(text)) {
+		ck_assert(daemon_alive(&kprotectd));
+		usleep(10000);
+	}
+}
+
 START_TEST(test_permissive_refuses_nothing_counts_everything)
 {
 	const char *const permissive[] = { "--mode=permissive", NULL };
@@ -377,6 +389,9 @@ START_TEST(test_permissive_refuses_nothing_counts_everything)
 		ck_assert_uint_eq(after.map_denials - before.map_denials, 1);
 	ck_assert_int_eq(protect(out, sizeof(out), "mode", NULL, NULL), 0);
 	ck_assert_str_eq(out, "permissive\n");
+	snprintf(out, sizeof(out), "executing %s.", bin);
+	wait_log(out);
+	wait_log("Would refuse (permissive)");
 
 	/* Kept across a restart... */
 	restart(NULL);
