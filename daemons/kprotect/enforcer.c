@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* The enforcer: the rules in force (pids, files, mode), the guards that
+ * enforce them, and the state file. See enforcer.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -8,46 +10,24 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "enforcer.h"
+#include "enforcer-private.h"
 #include "exec-guard.h"
 #include "fs-util.h"
 #include "log.h"
 #include "lsm.h"
 #include "proc-connector.h"
 #include "procfs.h"
-#include "rules-file.h"
 #include "rules.h"
 #include "state.h"
 
 #define KPROTECT_STATE_VERSION 1
 
-struct enforcer {
-	struct enforcer_config config;
-	struct rules rules;
-	uint32_t mode;                  /* in force */
-	struct lsm *lsm;
-	bool kill_guard;                /* the BPF LSM's kill guard is attached and proven */
-	bool exec_lsm;                  /* the BPF LSM's exec guard is */
-	int kill_guard_error;           /* -errno: why not */
-	int exec_lsm_error;
-	struct exec_guard *fanotify;    /* the fanotify exec guard, where the LSM's is not */
-	int fanotify_error;
-	struct proc_connector *proc_connector;
-	uint64_t fanotify_exec_denials;
-	uint64_t fanotify_map_denials;
-	unsigned rules_files;
-	unsigned rules_errors;
-	bool dirty;                     /* the state file is behind */
-	char *state_path;
-	int lock_fd;
-};
-
-static struct file_set *file_set_of(struct enforcer *e, enum enforcer_file_kind kind)
+struct file_set *enforcer_file_set(struct enforcer *e, enum enforcer_file_kind kind)
 {
 	return kind == ENFORCER_DENY_EXEC ? &e->rules.execs : &e->rules.exes;
 }
 
-static const char *kind_name(enum enforcer_file_kind kind)
+const char *enforcer_kind_name(enum enforcer_file_kind kind)
 {
 	return kind == ENFORCER_DENY_EXEC ? "deny-exec" : "add-exe";
 }
@@ -72,7 +52,7 @@ int enforcer_save(struct enforcer *e)
 }
 
 /* Rules are security policy: on disk as soon as they change. */
-static void changed(struct enforcer *e)
+void enforcer_changed(struct enforcer *e)
 {
 	e->dirty = true;
 	enforcer_save(e);
@@ -115,7 +95,7 @@ static void recheck_pids(struct enforcer *e)
 		}
 	}
 	if (e->dirty && !dirty)
-		changed(e);
+		enforcer_changed(e);
 }
 
 int enforcer_add_pid(struct enforcer *e, uint32_t pid)
@@ -135,7 +115,7 @@ int enforcer_add_pid(struct enforcer *e, uint32_t pid)
 		pid_set_remove(&e->rules.pids, pid);
 		return log_error_errno(r, "Failed to add pid %" PRIu32 " to the kernel map: %m", pid);
 	}
-	changed(e);
+	enforcer_changed(e);
 	return 1;
 }
 
@@ -144,7 +124,7 @@ int enforcer_remove_pid(struct enforcer *e, uint32_t pid)
 	if (!pid_set_find(&e->rules.pids, pid))
 		return 0;
 	forget_pid(e, pid);
-	changed(e);
+	enforcer_changed(e);
 	return 1;
 }
 
@@ -155,7 +135,7 @@ size_t enforcer_clear_pids(struct enforcer *e)
 	while (e->rules.pids.count > 0)
 		forget_pid(e, e->rules.pids.rules[e->rules.pids.count - 1].pid);
 	if (n > 0)
-		changed(e);
+		enforcer_changed(e);
 	return n;
 }
 
@@ -174,7 +154,7 @@ size_t enforcer_list_pids(struct enforcer *e, size_t offset, struct kprotect_pid
 /* An O_PATH descriptor of path, which must name a regular file (EINVAL
  * else): opening it for real could block (a FIFO), act (a device), or wait
  * for our own answer (a file the fanotify guard marks). */
-static int open_path(const char *path, struct stat *ret_st)
+int enforcer_open_path(const char *path, struct stat *ret_st)
 {
 	int fd = open_regular(path, O_PATH, ret_st);
 
@@ -194,13 +174,13 @@ static int reopen(int fd)
 }
 
 /* May we open the file st for real? Not when the fanotify guard marks it. */
-static bool openable(struct enforcer *e, const struct stat *st)
+bool enforcer_openable(struct enforcer *e, const struct stat *st)
 {
 	return !e->fanotify || !file_set_find(&e->rules.execs, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
 }
 
 /* A #! script runs as its interpreter: no process ever executes it. */
-static bool is_script(int path_fd)
+bool enforcer_is_script(int path_fd)
 {
 	_cleanup_close_ int fd = reopen(path_fd);
 	char magic[2];
@@ -218,7 +198,7 @@ static int file_key(struct enforcer *e, int path_fd, struct lsm_file_key *ret)
 }
 
 /* Can a rule of kind be enforced now? */
-static int guard_for(struct enforcer *e, enum enforcer_file_kind kind)
+int enforcer_guard_for(struct enforcer *e, enum enforcer_file_kind kind)
 {
 	if (kind == ENFORCER_DENY_EXEC)
 		return e->exec_lsm || e->fanotify ? 0 : -EOPNOTSUPP;
@@ -242,7 +222,7 @@ static int arm(struct enforcer *e, enum enforcer_file_kind kind, struct file_rul
 
 /* Take rule out of force; fd is the file, or -1 when it is gone (a
  * fanotify mark then goes at its next event). */
-static void disarm(struct enforcer *e, enum enforcer_file_kind kind, struct file_rule *rule, int fd)
+void enforcer_disarm(struct enforcer *e, enum enforcer_file_kind kind, struct file_rule *rule, int fd)
 {
 	int r = 0;
 
@@ -255,23 +235,23 @@ static void disarm(struct enforcer *e, enum enforcer_file_kind kind, struct file
 		r = lsm_unprotect_exe(e->lsm, &rule->key);
 	if (r < 0)
 		log_warning_errno(r, "Failed to lift the %s rule for %s (it is gone, so it no longer holds): %m",
-				  kind_name(kind), rule->path);
+				  enforcer_kind_name(kind), rule->path);
 }
 
 /* *ret_index (optional): where the rule is in its set, made now or before. */
-static int add_file(struct enforcer *e, enum enforcer_file_kind kind, const char *path, const char *origin,
+int enforcer_add_file_at(struct enforcer *e, enum enforcer_file_kind kind, const char *path, const char *origin,
 		    size_t *ret_index)
 {
-	struct file_set *set = file_set_of(e, kind);
+	struct file_set *set = enforcer_file_set(e, kind);
 	_cleanup_close_ int fd = -1;
 	struct file_rule *rule;
 	struct stat st;
 	int r;
 
-	fd = open_path(path, &st);
+	fd = enforcer_open_path(path, &st);
 	if (fd < 0)
 		return fd;
-	if (kind == ENFORCER_PROTECT_EXE && openable(e, &st) && is_script(fd))
+	if (kind == ENFORCER_PROTECT_EXE && enforcer_openable(e, &st) && enforcer_is_script(fd))
 		return -EINVAL;
 	rule = file_set_find(set, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	if (rule) {
@@ -287,7 +267,7 @@ static int add_file(struct enforcer *e, enum enforcer_file_kind kind, const char
 			*ret_index = (size_t)(rule - set->rules);
 		return 0;
 	}
-	r = guard_for(e, kind);
+	r = enforcer_guard_for(e, kind);
 	if (r < 0)
 		return r;
 	r = file_set_add(set, (uint64_t)st.st_dev, (uint64_t)st.st_ino, path, origin);
@@ -297,7 +277,7 @@ static int add_file(struct enforcer *e, enum enforcer_file_kind kind, const char
 	r = arm(e, kind, rule, fd);
 	if (r < 0) {
 		file_set_remove(set, rule->dev, rule->ino);
-		return log_error_errno(r, "Failed to enforce the %s rule for %s: %m", kind_name(kind), path);
+		return log_error_errno(r, "Failed to enforce the %s rule for %s: %m", enforcer_kind_name(kind), path);
 	}
 	if (ret_index)
 		*ret_index = set->count - 1;
@@ -308,21 +288,21 @@ static int add_file(struct enforcer *e, enum enforcer_file_kind kind, const char
 
 int enforcer_add_file(struct enforcer *e, enum enforcer_file_kind kind, const char *path, const char *origin)
 {
-	int r = add_file(e, kind, path, origin, NULL);
+	int r = enforcer_add_file_at(e, kind, path, origin, NULL);
 
 	if (e->dirty)
-		changed(e);
+		enforcer_changed(e);
 	return r;
 }
 
 int enforcer_remove_file(struct enforcer *e, enum enforcer_file_kind kind, const char *path)
 {
-	struct file_set *set = file_set_of(e, kind);
+	struct file_set *set = enforcer_file_set(e, kind);
 	_cleanup_close_ int fd = -1;
 	struct file_rule *rule;
 	struct stat st;
 
-	fd = open_path(path, &st);
+	fd = enforcer_open_path(path, &st);
 	if (fd >= 0)
 		rule = file_set_find(set, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	else if (fd == -ENOENT) {
@@ -330,23 +310,23 @@ int enforcer_remove_file(struct enforcer *e, enum enforcer_file_kind kind, const
 		 * made under. */
 		rule = file_set_find_path(set, path);
 		if (rule)
-			log_info("%s is gone: removing the %s rule made under that name.", path, kind_name(kind));
+			log_info("%s is gone: removing the %s rule made under that name.", path, enforcer_kind_name(kind));
 	} else
 		return fd;
 	if (!rule)
 		return -ENOENT;
 	if (rule->origin)
 		return -EROFS;
-	disarm(e, kind, rule, fd);
+	enforcer_disarm(e, kind, rule, fd);
 	file_set_remove(set, rule->dev, rule->ino);
-	changed(e);
+	enforcer_changed(e);
 	return 0;
 }
 
 size_t enforcer_list_files(struct enforcer *e, enum enforcer_file_kind kind, size_t offset,
 			   struct kprotect_file_entry *out, size_t max, size_t *ret_total)
 {
-	struct file_set *set = file_set_of(e, kind);
+	struct file_set *set = enforcer_file_set(e, kind);
 
 	*ret_total = set->count;
 	return file_set_page(set, offset, out, max);
@@ -371,163 +351,8 @@ int enforcer_set_mode(struct enforcer *e, uint32_t mode)
 	e->mode = e->rules.mode = mode;
 	e->rules.config_mode = e->config.mode;
 	apply_mode(e);
-	changed(e);
+	enforcer_changed(e);
 	return 0;
-}
-
-/* Rules files */
-
-struct file_reading {
-	struct enforcer *e;
-	bool *seen[2];         /* per kind: which rules the files still make */
-	unsigned rules;
-	unsigned problems;
-	struct kprotect_check *check;   /* checking: report here, apply nothing */
-	size_t room[2];        /* checking: rules that would still fit */
-};
-
-static int on_file_rule(const char *file, unsigned line, enum rules_file_kind file_kind, const char *path,
-			void *userdata)
-{
-	struct file_reading *reading = userdata;
-	enum enforcer_file_kind kind = file_kind == RULES_FILE_DENY_EXEC ? ENFORCER_DENY_EXEC : ENFORCER_PROTECT_EXE;
-	struct enforcer *e = reading->e;
-	char origin[KPROTECT_ORIGIN_MAX];
-	struct stat st;
-	size_t index;
-	int r;
-
-	if (reading->check) {
-		_cleanup_close_ int fd = open_path(path, &st);
-
-		if (fd < 0)
-			return fd;
-		if (kind == ENFORCER_PROTECT_EXE && openable(e, &st) && is_script(fd))
-			return -EINVAL;
-		r = guard_for(e, kind);
-		if (r < 0)
-			return r;
-		if (reading->room[kind] == 0)
-			return -ENOSPC;
-		reading->room[kind]--;
-		reading->rules++;
-		return 0;
-	}
-	snprintf(origin, sizeof(origin), "%s:%u", file, line);
-	r = add_file(e, kind, path, origin, &index);
-	if (r < 0)
-		return r;
-	/* Sets only grow while the files are read: index stays valid. */
-	reading->seen[kind][index] = true;
-	reading->rules++;
-	return 0;
-}
-
-static void on_file_problem(const char *file, unsigned line, int error, const char *message, void *userdata)
-{
-	struct file_reading *reading = userdata;
-	struct kprotect_check *check = reading->check;
-
-	reading->problems++;
-	if (!check) {
-		if (line > 0)
-			log_warning("%s/%s:%u: %s; line skipped.", reading->e->config.rules_dir, file, line, message);
-		else
-			log_warning("%s/%s: %s.", reading->e->config.rules_dir, file, message);
-		return;
-	}
-	if (check->problems < KPROTECT_CHECK_PROBLEMS) {
-		struct kprotect_check_problem *p = &check->entries[check->problems];
-
-		p->line = line;
-		p->error = error;
-		snprintf(p->file, sizeof(p->file), "%s", file);
-		snprintf(p->message, sizeof(p->message), "%s", message);
-	}
-	check->problems++;
-}
-
-static bool may_read(const struct stat *st, void *userdata)
-{
-	struct file_reading *reading = userdata;
-
-	return openable(reading->e, st);
-}
-
-/* The rules files' rules replace theirs; a rule no file makes any more is
- * lifted. */
-int enforcer_reload(struct enforcer *e)
-{
-	struct file_reading reading = { .e = e };
-	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading,
-					   .may_read = may_read };
-	int files;
-
-	for (int kind = 0; kind < 2; kind++) {
-		reading.seen[kind] = calloc(MAX(file_set_of(e, kind)->capacity, (size_t)1), sizeof(bool));
-		if (!reading.seen[kind]) {
-			free(reading.seen[0]);
-			return log_oom();
-		}
-	}
-	/* No directory: no rules files (and whatever they made goes). */
-	if (access(e->config.rules_dir, F_OK) < 0 && errno == ENOENT) {
-		log_debug("No rules directory %s.", e->config.rules_dir);
-		files = 0;
-	} else
-		files = rules_file_read_path(e->config.rules_dir, &cb);
-	for (int kind = 0; kind < 2; kind++) {
-		struct file_set *set = file_set_of(e, kind);
-
-		for (size_t i = set->count; i > 0; i--) {
-			struct file_rule *rule = &set->rules[i - 1];
-			_cleanup_close_ int fd = -1;
-			struct stat st;
-
-			if (!rule->origin || reading.seen[kind][i - 1])
-				continue;
-			log_info("The %s rule for %s (%s) is gone from the rules files: lifted.", kind_name(kind),
-				 rule->path, rule->origin);
-			fd = open_path(rule->path, &st);
-			/* Another file under that name now: the rule's file is gone. */
-			if (fd >= 0 && ((uint64_t)st.st_dev != rule->dev || (uint64_t)st.st_ino != rule->ino)) {
-				close(fd);
-				fd = -1;
-			}
-			disarm(e, kind, rule, fd);
-			file_set_remove(set, rule->dev, rule->ino);
-		}
-		free(reading.seen[kind]);
-	}
-	e->rules_files = files > 0 ? (unsigned)files : 0;
-	e->rules_errors = reading.problems;
-	log_info("Rules files: %u read from %s, %u rules, %u problems.", e->rules_files, e->config.rules_dir,
-		 reading.rules, reading.problems);
-	if (e->dirty)
-		changed(e);
-	return (int)reading.problems;
-}
-
-void enforcer_check(struct enforcer *e, const char *path, struct kprotect_check *out)
-{
-	struct file_reading reading = { .e = e, .check = out };
-	struct rules_file_callbacks cb = { .rule = on_file_rule, .problem = on_file_problem, .userdata = &reading,
-					   .may_read = may_read };
-	int files;
-
-	/* Room: what the rules made through the device leave. */
-	for (int kind = 0; kind < 2; kind++) {
-		struct file_set *set = file_set_of(e, kind);
-
-		reading.room[kind] = set->capacity;
-		for (size_t i = 0; i < set->count; i++)
-			reading.room[kind] -= !set->rules[i].origin;
-	}
-	out->files = out->rules = out->problems = out->reserved = 0;
-	memset(out->entries, 0, sizeof(out->entries));
-	files = rules_file_read_path(path ?: e->config.rules_dir, &cb);
-	out->files = files > 0 ? (uint32_t)files : 0;
-	out->rules = reading.rules;
 }
 
 /* Status */
@@ -569,72 +394,6 @@ void enforcer_status(struct enforcer *e, struct kprotect_status *st)
 		st->exec_guard_error = -e->fanotify_error;
 }
 
-/* Reports of refusals */
-
-static const char *mode_word(bool enforced)
-{
-	return enforced ? "Refused" : "Would refuse (permissive)";
-}
-
-static const char *denied_path(struct enforcer *e, const struct lsm_file_key *key)
-{
-	for (size_t i = 0; i < e->rules.execs.count; i++)
-		if (e->rules.execs.rules[i].key.dev == key->dev && e->rules.execs.rules[i].key.ino == key->ino)
-			return e->rules.execs.rules[i].path;
-	return "a denied file";
-}
-
-static void on_lsm_event(const struct kprotect_event *ev, void *userdata)
-{
-	struct enforcer *e = userdata;
-	char comm[sizeof(ev->comm) + 1] = {};
-	const char *what = mode_word(ev->enforced);
-
-	memcpy(comm, ev->comm, sizeof(ev->comm));
-	switch (ev->kind) {
-	case KPROTECT_EVENT_KILL:
-		log_notice("%s signal %u from pid %u (%s, uid %u) to protected process %u.", what, ev->signal, ev->pid,
-			   comm, ev->uid, ev->target_pid);
-		break;
-	case KPROTECT_EVENT_PTRACE:
-		log_notice("%s ptrace attach by pid %u (%s, uid %u) to protected process %u.", what, ev->pid, comm,
-			   ev->uid, ev->target_pid);
-		break;
-	case KPROTECT_EVENT_EXEC:
-		log_notice("%s pid %u (%s, uid %u) executing %s.", what, ev->pid, comm, ev->uid,
-			   denied_path(e, &ev->file));
-		break;
-	case KPROTECT_EVENT_MMAP:
-	case KPROTECT_EVENT_MPROTECT:
-		log_notice("%s pid %u (%s, uid %u) mapping %s executable (%s).", what, ev->pid, comm, ev->uid,
-			   denied_path(e, &ev->file), ev->kind == KPROTECT_EVENT_MMAP ? "mmap" : "mprotect");
-		break;
-	}
-}
-
-static bool fanotify_denied(uint64_t dev, uint64_t ino, void *userdata)
-{
-	struct enforcer *e = userdata;
-
-	return file_set_find(&e->rules.execs, dev, ino);
-}
-
-static void fanotify_was_denied(pid_t tid, uint64_t dev, uint64_t ino, enum exec_guard_refusal kind, bool enforced,
-				void *userdata)
-{
-	struct enforcer *e = userdata;
-	const struct file_rule *rule = file_set_find(&e->rules.execs, dev, ino);
-	const char *path = rule ? rule->path : "a denied file";
-
-	if (kind == EXEC_GUARD_EXEC) {
-		e->fanotify_exec_denials++;
-		log_notice("%s task %d executing %s.", mode_word(enforced), (int)tid, path);
-	} else {
-		e->fanotify_map_denials++;
-		log_notice("%s the dynamic loader in task %d opening %s.", mode_word(enforced), (int)tid, path);
-	}
-}
-
 /* Process exits */
 
 static void on_proc_event(const struct proc_event *ev, void *userdata)
@@ -651,7 +410,7 @@ static void on_proc_event(const struct proc_event *ev, void *userdata)
 		return;
 	log_info("Protected process %" PRIu32 " exited.", pid);
 	forget_pid(e, pid);
-	changed(e);
+	enforcer_changed(e);
 }
 
 static void on_proc_overrun(void *userdata)
@@ -729,7 +488,7 @@ static void start_guards(struct enforcer *e, sd_event *event)
 	};
 	int r;
 
-	r = lsm_new(event, &capacity, on_lsm_event, e, &e->lsm);
+	r = lsm_new(event, &capacity, enforcer_lsm_event, e, &e->lsm);
 	if (r < 0)
 		e->kill_guard_error = e->exec_lsm_error = r;
 	else {
@@ -759,7 +518,7 @@ static void start_guards(struct enforcer *e, sd_event *event)
 			 "every executable mmap and mprotect of a denied file are refused.");
 		return;
 	}
-	r = exec_guard_new(event, fanotify_denied, fanotify_was_denied, e, &e->fanotify);
+	r = exec_guard_new(event, enforcer_fanotify_denied, enforcer_fanotify_was_denied, e, &e->fanotify);
 	if (r < 0) {
 		e->fanotify_error = r;
 		log_warning_errno(r, "Exec guard NOT active (no BPF LSM: %s; no fanotify permission events: %m). "
@@ -803,7 +562,7 @@ static void apply_pids(struct enforcer *e)
  * file now (replaced, or gone) drops the rule: the rule was that file. */
 static void apply_files(struct enforcer *e, enum enforcer_file_kind kind)
 {
-	struct file_set *set = file_set_of(e, kind);
+	struct file_set *set = enforcer_file_set(e, kind);
 
 	for (size_t i = set->count; i > 0; i--) {
 		struct file_rule *rule = &set->rules[i - 1];
@@ -811,12 +570,12 @@ static void apply_files(struct enforcer *e, enum enforcer_file_kind kind)
 		struct stat st;
 		int r;
 
-		fd = open_path(rule->path, &st);
+		fd = enforcer_open_path(rule->path, &st);
 		r = fd < 0 ? fd : ((uint64_t)st.st_dev != rule->dev || (uint64_t)st.st_ino != rule->ino) ? -ESTALE : 0;
 		if (r >= 0)
 			r = arm(e, kind, rule, fd);
 		if (r < 0) {
-			log_warning_errno(r, "Dropping the %s rule for %s: %m", kind_name(kind), rule->path);
+			log_warning_errno(r, "Dropping the %s rule for %s: %m", enforcer_kind_name(kind), rule->path);
 			file_set_remove(set, rule->dev, rule->ino);
 			e->dirty = true;
 		}
@@ -863,7 +622,7 @@ int enforcer_new(sd_event *event, const struct enforcer_config *config, struct e
 	/* Whatever was dropped leaves the state file now, not at the next
 	 * periodic save. */
 	if (e->dirty)
-		changed(e);
+		enforcer_changed(e);
 	*ret = e;
 	return 0;
 fail:
