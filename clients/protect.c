@@ -30,6 +30,7 @@
 #include <cusekit/kprotect.h>
 
 #include "client.h"
+#include "parse.h"
 
 static const char *device;
 
@@ -66,15 +67,12 @@ static int fail(const char *what)
 
 static int parse_pid(const char *s, __u32 *ret)
 {
-	char *end;
-	unsigned long v;
+	long long v;
+	int r = cusekit_parse_integer(s, 1, INT_MAX, &v);
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v == 0 || v > INT_MAX || s[0] == '-')
-		return -EINVAL;
-	*ret = (__u32)v;
-	return 0;
+	if (r >= 0)
+		*ret = (__u32)v;
+	return r;
 }
 
 /* add/remove: batches of KPROTECT_PIDS_MAX; the count done comes back. */

@@ -37,7 +37,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test-kprotect-lib.h"
+#include "kprotect-test.h"
 
 #define RAN 0
 #define REFUSED EXEC_REFUSED
@@ -212,7 +212,7 @@ static void write_text(const char *path, const char *text, mode_t mode)
 
 static const char *module_path(void)
 {
-	return build_path("tests/integration/libkprotect-test.so");
+	return build_path("tests/integration/libkprotect-test-library.so");
 }
 
 /* Which exec guard runs, checked against what the kernel offers: the BPF

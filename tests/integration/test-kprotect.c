@@ -31,7 +31,7 @@
 #include <cusekit/kprotect.h>
 
 #include "harness.h"
-#include "test-kprotect-lib.h"
+#include "kprotect-test.h"
 
 #define NOBODY 65534
 

@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "test-kprotect-lib.h"
+#include "kprotect-test.h"
 
 
 struct daemon_proc kprotectd, kprotectd2;
