@@ -14,6 +14,8 @@
 
 /* maps of a big process run to a few hundred KiB. */
 #define PROC_FILE_MAX (16u << 20)
+/* 50 us apart: at most 100 ms for a thread on its way to sleep. */
+#define OPENER_RUNNING_TRIES 2000
 
 int syscall_text_pc(const char *text, uint64_t *ret)
 {
@@ -102,17 +104,35 @@ static bool same_file(const struct mapped_file *a, const struct mapped_file *b)
 	return a->major == b->major && a->minor == b->minor && a->ino == b->ino;
 }
 
+/* The pc of tid at its system call. The kernel shows it only once the
+ * thread sleeps: an opener that just queued its permission event is about
+ * to (it waits for our answer), so look again, a bounded number of times. */
+static int syscall_pc(pid_t tid, uint64_t *ret)
+{
+	int r = -EBUSY;
+
+	for (unsigned tries = 0; r == -EBUSY && tries < OPENER_RUNNING_TRIES; tries++) {
+		_cleanup_free_ char *text = NULL;
+		size_t size;
+
+		if (tries > 0)
+			usleep(50);
+		r = read_proc_file(tid, "syscall", &text, &size);
+		if (r >= 0)
+			r = syscall_text_pc(text, ret);
+	}
+	return r;
+}
+
 int opener_is_loader(pid_t tid)
 {
-	_cleanup_free_ char *syscall_text = NULL, *maps = NULL, *auxv = NULL;
+	_cleanup_free_ char *maps = NULL, *auxv = NULL;
 	struct mapped_file code, loader;
 	size_t size, auxv_size;
 	uint64_t pc, base;
 	int r;
 
-	r = read_proc_file(tid, "syscall", &syscall_text, &size);
-	if (r >= 0)
-		r = syscall_text_pc(syscall_text, &pc);
+	r = syscall_pc(tid, &pc);
 	if (r >= 0)
 		r = read_proc_file(tid, "auxv", &auxv, &auxv_size);
 	if (r >= 0)

@@ -19,7 +19,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* 1: the loader opens; 0: other code; -errno: cannot tell (gone, refused). */
+/* 1: the loader opens; 0: other code; -errno: cannot tell (gone, refused,
+ * or still running after 100 ms: -EBUSY). */
 int opener_is_loader(pid_t tid);
 
 /* The parts, pure. */
