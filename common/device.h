@@ -28,6 +28,7 @@
  *     ...         the node exists (READY=1 once the kernel made *this* node)
  *     stop        SIGTERM/SIGINT: every parked request is answered (ENODEV)
  *                 and every client released first, then stop() runs
+ *     reload      SIGHUP (systemctl reload), if the device has one
  *     save        after stop, and every CUSEKIT_SAVE_INTERVAL_SEC meanwhile
  *     destroy     free what init and start made; runs after a failed start too
  *
@@ -95,6 +96,9 @@ struct cusekit_device_ops {
 	int (*start)(struct cusekit_device *d);
 	void (*stop)(struct cusekit_device *d);
 	int (*save)(struct cusekit_device *d);
+	/* Read the device's configuration again (SIGHUP, on the loop). A
+	 * device without it ends on SIGHUP's default: it is not caught. */
+	int (*reload)(struct cusekit_device *d);
 	void (*destroy)(struct cusekit_device *d);
 
 	/* Requests. A NULL handler answers: open 0, read EINVAL, write EINVAL,

@@ -24,6 +24,20 @@ static int on_stop_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 	return 0;
 }
 
+static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct cusekit_device *d = userdata;
+	int r;
+
+	log_info("Reloading (%s).", strsignal((int)si->ssi_signo));
+	sd_notify(false, "RELOADING=1\nSTATUS=Reloading");
+	r = d->ops->reload(d);
+	if (r < 0)
+		log_warning_errno(r, "Failed to reload, going on as before: %m");
+	sd_notifyf(false, "READY=1\nSTATUS=Serving %s", d->node_path);
+	return 0;
+}
+
 static int on_save_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	device_save(userdata);
@@ -87,6 +101,8 @@ static int setup_loop(struct cusekit_device *d)
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
+	if (d->ops->reload)
+		sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	/* A client that vanishes must never kill us through a broken pipe. */
 	signal(SIGPIPE, SIG_IGN);
@@ -94,6 +110,8 @@ static int setup_loop(struct cusekit_device *d)
 	r = sd_event_add_signal(d->event, NULL, SIGTERM, on_stop_signal, d);
 	if (r >= 0)
 		r = sd_event_add_signal(d->event, NULL, SIGINT, on_stop_signal, d);
+	if (r >= 0 && d->ops->reload)
+		r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload_signal, d);
 	if (r < 0)
 		return log_error_errno(r, "Failed to watch signals: %m");
 

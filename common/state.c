@@ -13,7 +13,6 @@
 #include "state.h"
 
 #define STATE_MAGIC "CUSEKIT\n"
-#define STATE_MAX_SIZE (16u << 20)
 /* Mapped state: updated in place, so no CRC can cover it. */
 #define STATE_FLAG_MAPPED 0x1u
 
@@ -58,7 +57,7 @@ static int state_open(const char *path, int flags, const char *what)
 static bool header_valid(const struct state_header *h, uint32_t version, uint32_t flags)
 {
 	return memcmp(h->magic, STATE_MAGIC, sizeof(h->magic)) == 0 && h->version == version && h->flags == flags &&
-	       h->size <= STATE_MAX_SIZE;
+	       h->size <= CUSEKIT_STATE_MAX_SIZE;
 }
 
 int cusekit_state_load(const char *path, uint32_t version, const char *what, void **ret, size_t *ret_size)
@@ -139,7 +138,7 @@ int cusekit_state_save(const char *path, uint32_t version, const void *data, siz
 		.crc = cusekit_crc32(data, size),
 	};
 
-	if (size > STATE_MAX_SIZE)
+	if (size > CUSEKIT_STATE_MAX_SIZE)
 		return -EFBIG;
 	return state_replace(path, &h, data);
 }
@@ -180,7 +179,7 @@ int cusekit_state_save_mapped(const char *path, uint32_t version, const void *da
 		.flags = STATE_FLAG_MAPPED,
 	};
 
-	if (size > STATE_MAX_SIZE)
+	if (size > CUSEKIT_STATE_MAX_SIZE)
 		return -EFBIG;
 	return state_replace(path, &h, data);
 }

@@ -19,6 +19,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The largest payload a state file may hold. */
+#define CUSEKIT_STATE_MAX_SIZE (16u << 20)
+
 /* 0 and a malloc()ed payload; -ENOENT if there is no file; another -errno
  * when the file cannot be used, after a warning that names what (e.g.
  * "counters") is ignored and why (what NULL: no warning). */

@@ -270,11 +270,10 @@ static const struct cusekit_ioctl kprotect_ioctls[] = {
 /* Lifetime */
 
 /* systemctl reload: the rules files again. */
-static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+static int kprotect_reload(struct cusekit_device *d)
 {
-	struct kprotect *k = userdata;
+	struct kprotect *k = cusekit_device_userdata(d);
 
-	log_info("Reloading the rules files (SIGHUP).");
 	enforcer_reload(k->enforcer);
 	return 0;
 }
@@ -282,23 +281,13 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
 static int kprotect_start(struct cusekit_device *d)
 {
 	struct kprotect *k = cusekit_device_userdata(d);
-	sigset_t mask;
 	int r;
 
 	k->admin_gid = cusekit_group_resolve(KPROTECT_ADMIN_GROUP, "who may change rules");
 	k->config.state_dir = cusekit_device_state_dir(d);
 	k->config.rules_dir = k->rules_dir ?: KPROTECT_RULES_DIR;
 	r = enforcer_new(cusekit_device_event(d), &k->config, &k->enforcer);
-	if (r < 0)
-		return r;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	r = sd_event_add_signal(cusekit_device_event(d), NULL, SIGHUP, on_reload, k);
-	if (r < 0)
-		return log_error_errno(r, "Failed to handle SIGHUP: %m");
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 static int kprotect_save(struct cusekit_device *d)
@@ -416,6 +405,7 @@ const struct cusekit_device_ops kprotect_device = {
 	.init = kprotect_init,
 	.start = kprotect_start,
 	.save = kprotect_save,
+	.reload = kprotect_reload,
 	.destroy = kprotect_destroy,
 	.ioctls = kprotect_ioctls,
 };

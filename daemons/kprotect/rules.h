@@ -15,6 +15,7 @@
 #include <cusekit/kprotect.h>
 
 #include "kprotect-event.h"
+#include "state.h"
 
 /* Capacities: the most rules of each kind. What the state file can hold
  * bounds them: every rule made through the device, at the longest path,
@@ -22,7 +23,7 @@
 #define KPROTECT_CAPACITY_DEFAULT 1024
 #define KPROTECT_PID_CAPACITY_MAX 65536
 #define KPROTECT_FILE_CAPACITY_MAX 1536
-#define KPROTECT_STATE_LIMIT (16u << 20)   /* the state loader's STATE_MAX_SIZE */
+#define KPROTECT_STATE_LIMIT CUSEKIT_STATE_MAX_SIZE
 
 /* A process: pids are reused, the pid and its start time are not. */
 struct pid_rule {
