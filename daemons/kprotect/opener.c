@@ -14,8 +14,6 @@
 
 /* maps of a big process run to a few hundred KiB. */
 #define PROC_FILE_MAX (16u << 20)
-/* 50 us apart: at most 100 ms for a thread on its way to sleep. */
-#define OPENER_RUNNING_TRIES 2000
 
 int syscall_text_pc(const char *text, uint64_t *ret)
 {
@@ -105,23 +103,26 @@ static bool same_file(const struct mapped_file *a, const struct mapped_file *b)
 }
 
 /* The pc of tid at its system call. The kernel shows it only once the
- * thread sleeps: an opener that just queued its permission event is about
- * to (it waits for our answer), so look again, a bounded number of times. */
+ * thread sleeps. The opener queued its permission event and waits for our
+ * answer: it is on its way to sleep, however long the scheduler keeps it
+ * from getting there, and nothing but our answer or its death ends that
+ * wait. So look again until it sleeps (or is gone: -ESRCH), never for a
+ * fixed time, which a loaded machine would turn into a wrong refusal. */
 static int syscall_pc(pid_t tid, uint64_t *ret)
 {
-	int r = -EBUSY;
+	int r;
 
-	for (unsigned tries = 0; r == -EBUSY && tries < OPENER_RUNNING_TRIES; tries++) {
+	for (;;) {
 		_cleanup_free_ char *text = NULL;
 		size_t size;
 
-		if (tries > 0)
-			usleep(50);
 		r = read_proc_file(tid, "syscall", &text, &size);
 		if (r >= 0)
 			r = syscall_text_pc(text, ret);
+		if (r != -EBUSY)
+			return r;
+		usleep(50);
 	}
-	return r;
 }
 
 int opener_is_loader(pid_t tid)
