@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -21,6 +22,43 @@ ssize_t proc_read(int dir_fd, const char *path, char *buf, size_t size)
 		return errno == ESRCH ? -ESRCH : negative_errno();
 	buf[n] = '\0';
 	return n;
+}
+
+int proc_read_all(pid_t pid, const char *name, size_t max, char **ret, size_t *ret_size)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t size = 0, allocated = 0;
+	char path[64];
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, name);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? -ESRCH : negative_errno();
+	do {
+		if (allocated - size < 4096) {
+			char *p;
+
+			if (allocated >= max)
+				return -EFBIG;
+			allocated = allocated ? allocated * 2 : 16384;
+			p = realloc(buf, allocated + 1);
+			if (!p)
+				return -ENOMEM;
+			buf = p;
+		}
+		n = read(fd, buf + size, allocated - size);
+		if (n < 0)
+			return errno == ESRCH ? -ESRCH : negative_errno();
+		size += (size_t)n;
+		if (size > max)
+			return -EFBIG;
+	} while (n > 0);
+	buf[size] = '\0';
+	*ret = TAKE_PTR(buf);
+	*ret_size = size;
+	return 0;
 }
 
 int proc_stat_parse(const char *text, char comm[16], char *ret_state, uint64_t *ret_start_time)

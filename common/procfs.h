@@ -14,6 +14,11 @@
  * AT_FDCWD. Returns the length, or -ESRCH when the task is gone. */
 ssize_t proc_read(int dir_fd, const char *path, char *buf, size_t size);
 
+/* The whole of /proc/<pid>/<name> however large (up to max bytes: -EFBIG),
+ * malloc()ed and NUL-terminated: for files a partial read would misread
+ * (maps). -ESRCH once the task is gone. */
+int proc_read_all(pid_t pid, const char *name, size_t max, char **ret, size_t *ret_size);
+
 /* Parse the text of a stat file. comm (16 bytes, field 2) and ret_state
  * (field 3) may be NULL. -EBADMSG if it does not parse. */
 int proc_stat_parse(const char *text, char comm[16], char *ret_state, uint64_t *ret_start_time);

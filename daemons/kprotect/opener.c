@@ -11,6 +11,7 @@
 
 #include "macro.h"
 #include "opener.h"
+#include "procfs.h"
 
 /* maps of a big process run to a few hundred KiB. */
 #define PROC_FILE_MAX (16u << 20)
@@ -61,42 +62,6 @@ uint64_t auxv_value(const void *auxv, size_t size, uint64_t type)
 	return 0;
 }
 
-/* The whole of /proc/<tid>/<name>, NUL-terminated; -ESRCH once it is gone. */
-static int read_proc_file(pid_t tid, const char *name, char **ret, size_t *ret_size)
-{
-	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t size = 0, allocated = 0;
-	char path[64];
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)tid, name);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT ? -ESRCH : negative_errno();
-	do {
-		if (allocated - size < 4096) {
-			char *p;
-
-			if (allocated >= PROC_FILE_MAX)
-				return -EFBIG;
-			allocated = allocated ? allocated * 2 : 16384;
-			p = realloc(buf, allocated + 1);
-			if (!p)
-				return -ENOMEM;
-			buf = p;
-		}
-		n = read(fd, buf + size, allocated - size);
-		if (n < 0)
-			return errno == ESRCH ? -ESRCH : negative_errno();
-		size += (size_t)n;
-	} while (n > 0);
-	buf[size] = '\0';
-	*ret = TAKE_PTR(buf);
-	*ret_size = size;
-	return 0;
-}
-
 static bool same_file(const struct mapped_file *a, const struct mapped_file *b)
 {
 	return a->major == b->major && a->minor == b->minor && a->ino == b->ino;
@@ -116,7 +81,7 @@ static int syscall_pc(pid_t tid, uint64_t *ret)
 		_cleanup_free_ char *text = NULL;
 		size_t size;
 
-		r = read_proc_file(tid, "syscall", &text, &size);
+		r = proc_read_all(tid, "syscall", PROC_FILE_MAX, &text, &size);
 		if (r >= 0)
 			r = syscall_text_pc(text, ret);
 		if (r != -EBUSY)
@@ -135,9 +100,9 @@ int opener_is_loader(pid_t tid)
 
 	r = syscall_pc(tid, &pc);
 	if (r >= 0)
-		r = read_proc_file(tid, "auxv", &auxv, &auxv_size);
+		r = proc_read_all(tid, "auxv", PROC_FILE_MAX, &auxv, &auxv_size);
 	if (r >= 0)
-		r = read_proc_file(tid, "maps", &maps, &size);
+		r = proc_read_all(tid, "maps", PROC_FILE_MAX, &maps, &size);
 	if (r < 0)
 		return r;
 	base = auxv_value(auxv, auxv_size, AT_BASE);

@@ -3,6 +3,9 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include "check-run.h"
@@ -68,6 +71,30 @@ START_TEST(test_identity)
 }
 END_TEST
 
+/* A file larger than one read, whole; a bound that is too small, said so. */
+START_TEST(test_read_all)
+{
+	char *text = NULL;
+	size_t size;
+	void *maps[64];
+
+	/* Enough mappings to take the maps file past one page. */
+	for (size_t i = 0; i < 64; i++) {
+		maps[i] = mmap(NULL, 4096, i % 2 ? PROT_READ : PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		ck_assert_ptr_ne(maps[i], MAP_FAILED);
+	}
+	ck_assert_int_eq(proc_read_all(getpid(), "maps", 1 << 20, &text, &size), 0);
+	ck_assert_uint_gt(size, 4096);
+	ck_assert_uint_eq(strlen(text), size);
+	ck_assert_ptr_nonnull(strstr(text, "[stack]"));
+	free(text);
+	ck_assert_int_eq(proc_read_all(getpid(), "maps", 4096, &text, &size), -EFBIG);
+	ck_assert_int_eq(proc_read_all(0x7fffffff, "maps", 1 << 20, &text, &size), -ESRCH);
+	for (size_t i = 0; i < 64; i++)
+		munmap(maps[i], 4096);
+}
+END_TEST
+
 static Suite *procfs_suite(void)
 {
 	Suite *s = suite_create("procfs");
@@ -76,6 +103,7 @@ static Suite *procfs_suite(void)
 	tcase_add_test(tc, test_stat_parse);
 	tcase_add_test(tc, test_status_parse);
 	tcase_add_test(tc, test_identity);
+	tcase_add_test(tc, test_read_all);
 	suite_add_tcase(s, tc);
 	return s;
 }
