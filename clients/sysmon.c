@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <cusekit/sysmon.h>
 
 #include "client.h"
+#include "parse.h"
 #include "sysmon-output.h"
 
 #define READ_SIZE 65536
@@ -131,8 +133,7 @@ int main(int argc, char *argv[])
 	const char *device = NULL, *path;
 	unsigned long long count = 0, printed = 0;
 	static _Alignas(8) unsigned char buf[READ_SIZE];
-	unsigned long value;
-	char *end;
+	long long value;
 	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "he:", options, NULL)) >= 0)
@@ -156,21 +157,19 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 'p':
-			errno = 0;
-			value = strtoul(optarg, &end, 10);
-			filter.pid = (uint32_t)value;
-			if (*end || !*optarg || optarg[0] == '-' || errno || value == 0 || value > INT32_MAX) {
+			if (cusekit_parse_integer(optarg, 1, INT32_MAX, &value) < 0) {
 				fprintf(stderr, "sysmon: bad pid '%s'\n", optarg);
 				return 2;
 			}
+			filter.pid = (uint32_t)value;
 			filter.flags |= SYSMON_FILTER_PID;
 			break;
 		case 'n':
-			count = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || count == 0) {
+			if (cusekit_parse_integer(optarg, 1, LLONG_MAX, &value) < 0) {
 				fprintf(stderr, "sysmon: bad count '%s'\n", optarg);
 				return 2;
 			}
+			count = (unsigned long long)value;
 			break;
 		case 'h':
 			usage(stdout);

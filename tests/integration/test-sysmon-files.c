@@ -102,6 +102,48 @@ START_TEST(test_file_events_in_new_directory)
 }
 END_TEST
 
+/* A path whose file system cannot be marked (procfs gives no file handles)
+ * is logged and counted, never dropped in silence; the others are watched. */
+START_TEST(test_unwatchable_counted)
+{
+	char arg[128], file[128], line[1024];
+	const char *const args[] = { arg, NULL };
+	struct sysmon_status st;
+	struct record_log *l;
+	bool logged = false;
+	size_t pos = 0;
+	FILE *f;
+	int fd;
+
+	snprintf(watch_dir, sizeof(watch_dir), "/tmp/sysmon-test-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(watch_dir));
+	snprintf(arg, sizeof(arg), "--watch=%s,/proc", watch_dir);
+	daemon_start(&sysmond, "sysmon", args);
+	l = log_new(open_reader(0));
+	set_filter(l->fd, SYSMON_TYPE_BIT(SYSMON_FILE_CREATE), SYSMON_FILTER_PID, getpid(), 0);
+	st = get_status(l->fd);
+	ck_assert_uint_eq(st.file_source, SYSMON_SOURCE_FANOTIFY);
+	ck_assert_uint_eq(st.watched, 1);
+	ck_assert_uint_eq(st.unwatched, 1);
+	/* Logged by the time it said READY=1. */
+	f = fopen(sysmond.log, "re");
+	ck_assert_ptr_nonnull(f);
+	while (!logged && fgets(line, sizeof(line), f))
+		logged = strstr(line, "Cannot watch file events under /proc");
+	fclose(f);
+	ck_assert_msg(logged, "%s does not say /proc could not be watched", sysmond.log);
+
+	snprintf(file, sizeof(file), "%s/watched", watch_dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	await_path(l, &pos, SYSMON_FILE_CREATE, file);
+	close(l->fd);
+	free(l);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
 /* The records of a file source run in the test's own process. */
 struct own_source {
 	struct sm_sink sink;
@@ -270,6 +312,7 @@ int main(void)
 	tcase_set_timeout(tc, 120 * test_timeout_scale());
 	tcase_add_test(tc, test_file_events_in_new_directory);
 	tcase_add_test(tc, test_own_writes_left_out);
+	tcase_add_test(tc, test_unwatchable_counted);
 	tcase_add_test(tc, test_dlopen_image_load);
 	suite_add_tcase(s, tc);
 	return harness_run(s);

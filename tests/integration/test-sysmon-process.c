@@ -352,12 +352,14 @@ START_TEST(test_nonzero_exit_filter)
 }
 END_TEST
 
-/* A process that exits at once still has its image and whole argv. */
+/* A process that exits at once still has its image and whole argv: with
+ * spaces, quotes, a newline, bytes that are not UTF-8, the longest kept,
+ * and one cut (flagged). */
 START_TEST(test_exits_at_once_complete)
 {
 	char image[PATH_MAX], unique[64];
-	const char *const argv[] = { "/bin/true", unique, "with space", "new\nline", "\xff\xfe", NULL };
-	static const size_t lengths[] = { 9, 0, 10, 8, 2 };
+	const char *const argv[] = { "/bin/true", unique, "with space", "\"quoted\" 'single'", "new\nline", "\xff\xfe", NULL };
+	static const size_t lengths[] = { 9, 0, 10, 17, 8, 2 };
 	const struct sysmon_exec *x;
 	struct record_log *l;
 	size_t want = 0;
@@ -381,6 +383,24 @@ START_TEST(test_exits_at_once_complete)
 			want += len + 1;
 		}
 		ck_assert_uint_eq(x->cmdline_length, want);
+	}
+	/* The longest argv kept whole, and one beyond it: cut to the
+	 * limit and flagged. "/bin/true" and its NUL are 10 bytes. */
+	for (int beyond = 0; beyond < 2; beyond++) {
+		static char arg[SYSMON_ARGV_MAX + 100];
+		size_t len = SYSMON_ARGV_MAX - 11 + (beyond ? 100 : 0);
+		const char *const long_argv[] = { "/bin/true", arg, NULL };
+
+		memset(arg, beyond ? 'B' : 'L', len);
+		arg[len] = '\0';
+		pid = spawn(long_argv);
+		reap(pid);
+		x = await_type(l, SYSMON_PROCESS_EXEC, pid);
+		ck_assert_uint_eq(x->flags & SYSMON_FLAGS_INCOMPLETE, 0);
+		ck_assert_uint_eq(!!(x->flags & SYSMON_FLAG_ARGV_TRUNCATED), beyond);
+		ck_assert_uint_eq(x->cmdline_length, SYSMON_ARGV_MAX);
+		ck_assert_mem_eq((const char *)x + x->cmdline_offset, "/bin/true", 10);
+		ck_assert_mem_eq((const char *)x + x->cmdline_offset + 10, arg, SYSMON_ARGV_MAX - 10);
 	}
 	free(l);
 	ck_assert_int_eq(daemon_stop(&sysmond), 0);
