@@ -127,12 +127,13 @@ static bool changed_since(struct sm_proc *p, size_t i, uint32_t pid, bool exec, 
 
 /* A process created at kernel time fork_ns (CLOCK_MONOTONIC, the fork
  * event's) has about this start time; the kernel takes it a moment before
- * it stamps the event, and the clocks are read apart: a tick either way.
+ * it stamps the event, and the clocks' offset is read now: a tick either
+ * way.
  * A pid comes back only after the whole pid space went round, never
  * within two ticks. */
 static bool started_at_fork(const struct sm_proc *p, uint64_t start_time, uint64_t fork_ns)
 {
-	uint64_t boot = fork_ns + (sm_clock_ns(CLOCK_BOOTTIME) - sm_clock_ns(CLOCK_MONOTONIC));
+	uint64_t boot = fork_ns + sm_clock_offset(CLOCK_BOOTTIME);
 	uint64_t tick = boot / p->ns_per_tick * p->ns_per_tick;
 
 	return start_time + p->ns_per_tick >= tick && start_time <= tick + p->ns_per_tick;

@@ -218,6 +218,100 @@ START_TEST(test_client_sysmon_xml)
 }
 END_TEST
 
+/* A child that waits for a byte on the pipe, then creates and removes
+ * path and execs /bin/true. */
+static pid_t file_child_on_go(int go[2], const char *path)
+{
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd;
+
+		if (read(go[0], &c, 1) != 1 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			_exit(1);
+		close(fd);
+		if (unlink(path) < 0)
+			_exit(1);
+		execl("/bin/true", "/bin/true", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The other Sysmon events: ImageLoad (7) with the mapping's address,
+ * FileCreate (11) and FileDelete (23) with the file's name. */
+START_TEST(test_client_sysmon_xml_images_and_files)
+{
+	char pid_arg[32], path[128], *out, *line, *save = NULL;
+	const char *image_args[] = { "-e", "image", pid_arg, "--count=1", "--format=sysmon-xml", NULL };
+	const char *file_args[] = { "-e", "file-create,file-delete", pid_arg, "--count=2", "--format=sysmon-xml", NULL };
+	static const char *const file_ids[] = { "11", "23" };
+	int go[2], events = 0, fd;
+	pid_t child;
+	bool addresses;
+
+	start_sysmon(NULL);
+	snprintf(path, sizeof(path), "%s/xml-file", watch_dir);
+	fd = open_reader(0);
+	addresses = get_status(fd).image_source == SYSMON_SOURCE_BPF;
+	close(fd);
+	daemon_wait_clients(&sysmond, 0);
+
+	child = file_child_on_go(go, path);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(image_args, go[1]);
+	ck_assert_int_eq(WEXITSTATUS(reap(child)), 0);
+	close(go[0]);
+	close(go[1]);
+	{
+		xmlDocPtr doc = xmlReadMemory(out, (int)strlen(out), "event.xml", NULL, XML_PARSE_NONET);
+		char *id, *loaded, *base;
+
+		ck_assert_msg(doc, "not XML: %s", out);
+		id = xpath_string(doc, "string(/Event/System/EventID)");
+		loaded = xpath_string(doc, "string(/Event/EventData/Data[@Name='ImageLoaded'])");
+		base = xpath_string(doc, "string(/Event/EventData/Data[@Name='ImageBase'])");
+		ck_assert_str_eq(id, "7");   /* ImageLoad */
+		ck_assert_msg(loaded[0] == '/', "ImageLoaded: '%s'", loaded);
+		if (addresses)
+			ck_assert_msg(!strncmp(base, "0x", 2) && strcmp(base, "0x0"), "ImageBase: '%s'", base);
+		xmlFree(id);
+		xmlFree(loaded);
+		xmlFree(base);
+		xmlFreeDoc(doc);
+	}
+	free(out);
+
+	child = file_child_on_go(go, path);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(file_args, go[1]);
+	ck_assert_int_eq(WEXITSTATUS(reap(child)), 0);
+	close(go[0]);
+	close(go[1]);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), events++) {
+		xmlDocPtr doc = xmlReadMemory(line, (int)strlen(line), "event.xml", NULL, XML_PARSE_NONET);
+		char *id, *target;
+
+		ck_assert_msg(doc, "not XML: %s", line);
+		ck_assert_int_lt(events, 2);
+		id = xpath_string(doc, "string(/Event/System/EventID)");
+		target = xpath_string(doc, "string(/Event/EventData/Data[@Name='TargetFilename'])");
+		ck_assert_str_eq(id, file_ids[events]);
+		ck_assert_str_eq(target, path);
+		xmlFree(id);
+		xmlFree(target);
+		xmlFreeDoc(doc);
+	}
+	ck_assert_int_eq(events, 2);
+	free(out);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
 /* The journal entry of pid's exit with code 8, from a journald: it writes
@@ -308,6 +402,7 @@ int main(void)
 	tcase_add_test(tc, test_client_text_and_json);
 	tcase_add_test(tc, test_client_json_invalid_utf8);
 	tcase_add_test(tc, test_client_sysmon_xml);
+	tcase_add_test(tc, test_client_sysmon_xml_images_and_files);
 	tcase_add_test(tc, test_journal);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
