@@ -12,6 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,19 +327,50 @@ static bool journald_has(pid_t pid)
 	return system(cmd) == 0;
 }
 
-/* The same from what arrived on the socket we listen on in journald's
- * place: everything sent is queued there already. */
-static bool socket_has(int sock, pid_t pid)
+/* In journald's place on its socket: reads all that comes, as journald
+ * does (the daemon's sends wait while the socket's queue is full), and
+ * notes the exits with code 8 it sees, until the test's own marker. */
+struct fake_journal {
+	int sock;
+	pthread_t thread;
+	pid_t exits[64];
+	unsigned n_exits;   /* written by the thread until it returns */
+};
+
+static void *fake_journal_main(void *arg)
 {
-	char want_pid[64], buf[65536];
+	struct fake_journal *j = arg;
+	static char buf[1 << 17];
 	ssize_t n;
 
-	snprintf(want_pid, sizeof(want_pid), "SYSMON_PID=%d\n", (int)pid);
-	while ((n = recv(sock, buf, sizeof(buf) - 1, MSG_DONTWAIT)) > 0) {
+	while ((n = recv(j->sock, buf, sizeof(buf) - 1, 0)) > 0) {
+		const char *pid;
+
 		buf[n] = 0;
-		if (strstr(buf, want_pid) && strstr(buf, "SYSMON_EVENT=exit\n"))
-			return strstr(buf, "SYSMON_EXIT_CODE=8\n") && strstr(buf, "MESSAGE=exit pid ");
+		if (strstr(buf, "FAKE_JOURNAL_MARKER=1\n"))
+			break;
+		if (strstr(buf, "SYSMON_EVENT=exit\n") && strstr(buf, "SYSMON_EXIT_CODE=8\n") &&
+		    strstr(buf, "MESSAGE=exit pid ") && (pid = strstr(buf, "SYSMON_PID=")) && j->n_exits < 64)
+			j->exits[j->n_exits++] = (pid_t)atoi(pid + strlen("SYSMON_PID="));
 	}
+	return NULL;
+}
+
+/* Whether the exit of pid was there: datagrams queue in order, so once the
+ * marker sent now is read, so is everything sent before. */
+static bool fake_journal_has(struct fake_journal *j, const struct sockaddr_un *addr, pid_t pid)
+{
+	static const char marker[] = "FAKE_JOURNAL_MARKER=1\n";
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(sendto(fd, marker, strlen(marker), 0, (const struct sockaddr *)addr, sizeof(*addr)),
+			 (ssize_t)strlen(marker));
+	close(fd);
+	ck_assert_int_eq(pthread_join(j->thread, NULL), 0);
+	for (unsigned i = 0; i < j->n_exits; i++)
+		if (j->exits[i] == pid)
+			return true;
 	return false;
 }
 
@@ -361,16 +393,18 @@ START_TEST(test_journal)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
 	const char *args[] = { "--journal", NULL };
 	_Alignas(8) unsigned char buf[256];
-	int sock = -1, fd;
+	struct fake_journal fake = { .sock = -1 };
+	int fd;
 	bool found;
 	pid_t pid;
 
 	if (!journald_listens(&addr)) {
 		unlink(JOURNAL_SOCKET);   /* stale */
 		ck_assert_int_eq(system("mkdir -p /run/systemd/journal"), 0);
-		sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(sock, 0);
-		ck_assert_int_eq(bind(sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		fake.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fake.sock, 0);
+		ck_assert_int_eq(bind(fake.sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		ck_assert_int_eq(pthread_create(&fake.thread, NULL, fake_journal_main, &fake), 0);
 	}
 	daemon_start(&sysmond, "sysmon", args);
 	fd = open_uid_reader(0, UID_A);
@@ -379,9 +413,9 @@ START_TEST(test_journal)
 	ck_assert_int_eq(read(fd, buf, sizeof(buf)), sizeof(struct sysmon_exit));
 	ck_assert_uint_eq(((struct sysmon_exit *)buf)->pid, pid);
 	reap(pid);
-	found = sock >= 0 ? socket_has(sock, pid) : journald_has(pid);
-	if (sock >= 0) {
-		close(sock);
+	found = fake.sock >= 0 ? fake_journal_has(&fake, &addr, pid) : journald_has(pid);
+	if (fake.sock >= 0) {
+		close(fake.sock);
 		unlink(JOURNAL_SOCKET);
 		rmdir("/run/systemd/journal");
 		rmdir("/run/systemd");   /* only if we made them: both fail when not empty */
