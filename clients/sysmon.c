@@ -61,7 +61,7 @@ static void (*print_record)(const struct sysmon_header *h) = print_text;
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sysmon [--device PATH] [--json | --format=text|json|sysmon-xml] [-e EVENT[,EVENT...]]\n"
-		   "              [--pid PID] [--count N]\n\n"
+		   "              [--pid PID] [--uid UID] [--count N]\n\n"
 		   "Print process, thread, image and file events from the SysMon device, one line each.\n\n"
 		   "  --device PATH   the device (default: /dev/cusekit/sysmon, else /run/cusekit/sysmon)\n"
 		   "  --json          JSON lines (the same as --format=json)\n"
@@ -70,6 +70,7 @@ static void usage(FILE *f)
 		   "                  all, and thread,ptrace,gid,image,file,file-create,file-delete,\n"
 		   "                  file-rename,file-write (default: all)\n"
 		   "  --pid PID       only events of this process\n"
+		   "  --uid UID       only events of processes whose real uid is UID\n"
 		   "  --count N       stop after N events (losses are reported, not counted)\n"
 		   "  --help          show this help\n");
 }
@@ -125,6 +126,7 @@ int main(int argc, char *argv[])
 		{ "format", required_argument, NULL, 'f' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "uid", required_argument, NULL, 'u' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -163,6 +165,14 @@ int main(int argc, char *argv[])
 			}
 			filter.pid = (uint32_t)value;
 			filter.flags |= SYSMON_FILTER_PID;
+			break;
+		case 'u':
+			if (cusekit_parse_integer(optarg, 0, UINT32_MAX - 1, &value) < 0) {
+				fprintf(stderr, "sysmon: bad uid '%s'\n", optarg);
+				return 2;
+			}
+			filter.uid = (uint32_t)value;
+			filter.flags |= SYSMON_FILTER_UID;
 			break;
 		case 'n':
 			if (cusekit_parse_integer(optarg, 1, LLONG_MAX, &value) < 0) {
