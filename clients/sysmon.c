@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include <cusekit/sysmon.h>
 
 #include "client.h"
+#include "parse.h"
 #include "sysmon-output.h"
 
 #define READ_SIZE 65536
@@ -59,7 +61,7 @@ static void (*print_record)(const struct sysmon_header *h) = print_text;
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: sysmon [--device PATH] [--json | --format=text|json|sysmon-xml] [-e EVENT[,EVENT...]]\n"
-		   "              [--pid PID] [--count N]\n\n"
+		   "              [--pid PID] [--uid UID] [--count N]\n\n"
 		   "Print process, thread, image and file events from the SysMon device, one line each.\n\n"
 		   "  --device PATH   the device (default: /dev/cusekit/sysmon, else /run/cusekit/sysmon)\n"
 		   "  --json          JSON lines (the same as --format=json)\n"
@@ -68,6 +70,7 @@ static void usage(FILE *f)
 		   "                  all, and thread,ptrace,gid,image,file,file-create,file-delete,\n"
 		   "                  file-rename,file-write (default: all)\n"
 		   "  --pid PID       only events of this process\n"
+		   "  --uid UID       only events of processes whose real uid is UID\n"
 		   "  --count N       stop after N events (losses are reported, not counted)\n"
 		   "  --help          show this help\n");
 }
@@ -123,6 +126,7 @@ int main(int argc, char *argv[])
 		{ "format", required_argument, NULL, 'f' },
 		{ "events", required_argument, NULL, 'e' },
 		{ "pid", required_argument, NULL, 'p' },
+		{ "uid", required_argument, NULL, 'u' },
 		{ "count", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' },
 		{}
@@ -131,8 +135,7 @@ int main(int argc, char *argv[])
 	const char *device = NULL, *path;
 	unsigned long long count = 0, printed = 0;
 	static _Alignas(8) unsigned char buf[READ_SIZE];
-	unsigned long value;
-	char *end;
+	long long value;
 	int c, fd;
 
 	while ((c = getopt_long(argc, argv, "he:", options, NULL)) >= 0)
@@ -156,21 +159,27 @@ int main(int argc, char *argv[])
 			}
 			break;
 		case 'p':
-			errno = 0;
-			value = strtoul(optarg, &end, 10);
-			filter.pid = (uint32_t)value;
-			if (*end || !*optarg || optarg[0] == '-' || errno || value == 0 || value > INT32_MAX) {
+			if (cusekit_parse_integer(optarg, 1, INT32_MAX, &value) < 0) {
 				fprintf(stderr, "sysmon: bad pid '%s'\n", optarg);
 				return 2;
 			}
+			filter.pid = (uint32_t)value;
 			filter.flags |= SYSMON_FILTER_PID;
 			break;
+		case 'u':
+			if (cusekit_parse_integer(optarg, 0, UINT32_MAX - 1, &value) < 0) {
+				fprintf(stderr, "sysmon: bad uid '%s'\n", optarg);
+				return 2;
+			}
+			filter.uid = (uint32_t)value;
+			filter.flags |= SYSMON_FILTER_UID;
+			break;
 		case 'n':
-			count = strtoull(optarg, &end, 10);
-			if (*end || !*optarg || count == 0) {
+			if (cusekit_parse_integer(optarg, 1, LLONG_MAX, &value) < 0) {
 				fprintf(stderr, "sysmon: bad count '%s'\n", optarg);
 				return 2;
 			}
+			count = (unsigned long long)value;
 			break;
 		case 'h':
 			usage(stdout);

@@ -7,9 +7,19 @@
  * how many exec records are complete and right (the image is /bin/true's,
  * argv exactly the one given), the losses it was told about, and the
  * latency from each exec (the record's time) to the reader's wake-up:
- * during the storm and, afterwards, for single execs 10 ms apart. Writes
- * "pid argument" for each storm process to PIDFILE, to judge other tools on
- * the same storm.
+ * during the storm and, afterwards, for single execs 10 ms apart.
+ *
+ * A record belongs to a storm process when its pid is that process's and
+ * its time lies between the spawn and the reap: pids are reused (the storm
+ * alone wraps a 32768 pid space), by the storm and by everything else on
+ * the machine, so a pid alone names no process.
+ *
+ * The end: after the storm, marker processes ("storm-<tag>-end-<n>") until
+ * every reader has read a marker's exit: records come in the kernel's
+ * order, so by then every record of the storm has come or was reported
+ * lost. Writes "pid argument begin_ns end_ns" for each storm process to
+ * PIDFILE, and the last marker's argument to stdout ("marker ..."), to
+ * judge other tools on the same storm.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -32,14 +42,22 @@
 #include <cusekit/sysmon.h>
 
 #define DEVICES_MAX 4
-#define ARG_MAX_LEN 48
+#define ARG_MAX_LEN 64
+#define IDLE 200
 
 extern char **environ;
+
+/* A process the bench made: the storm's, then the idle ones. */
+struct spawned {
+	uint32_t pid;
+	uint64_t begin_ns, end_ns;   /* CLOCK_REALTIME before posix_spawn, after waitpid */
+};
 
 struct seen {
 	uint32_t pid;
 	uint16_t type;
-	int32_t index;         /* exec: the storm's index its argv names, or -1 */
+	uint64_t time_ns;      /* the record's */
+	int32_t index;         /* exec: the index its argv names, or -1 */
 	bool right;            /* exec: image and argv exactly those of that index */
 	bool flagged;          /* exec: a field flagged missing */
 	uint64_t latency_ns;   /* exec: wake-up minus exec */
@@ -50,8 +68,9 @@ struct reader {
 	int fd;
 	pthread_t thread;
 	struct seen *seen;
-	size_t seen_count, seen_max;
-	uint64_t lost_records, kernel_overruns;
+	_Atomic size_t seen_count;    /* seen[] up to here is written */
+	size_t seen_max;
+	_Atomic uint64_t lost_records, kernel_overruns;
 };
 
 static struct reader readers[DEVICES_MAX];
@@ -59,10 +78,8 @@ static unsigned n_readers;
 static atomic_bool stop;
 static char image[PATH_MAX];
 static unsigned tag;               /* this run's, in every argument */
-static uint32_t *pids;             /* shared with the workers: pids[i] ran "storm-<tag>-<i>" */
+static struct spawned *spawned;    /* shared with the workers: count + IDLE */
 static unsigned count;
-static const unsigned idle = 200;
-static uint32_t idle_pids[200];
 
 static uint64_t now_ns(void)
 {
@@ -77,7 +94,7 @@ static void argument(char out[ARG_MAX_LEN], unsigned i)
 	snprintf(out, ARG_MAX_LEN, "storm-%u-%u", tag, i);
 }
 
-/* The storm's index of pid, from the argument the record names, or -1. */
+/* The index its argv names ("storm-<tag>-<i>"), or -1. */
 static long index_of(const struct sysmon_exec *x)
 {
 	const char *argv = (const char *)x + x->cmdline_offset;
@@ -88,16 +105,14 @@ static long index_of(const struct sysmon_exec *x)
 
 	if (x->cmdline_length <= first || strcmp(argv, "/bin/true"))
 		return -1;
-	argument(want, 0);
-	want[strlen(want) - 1] = '\0';   /* "storm-<tag>-" */
+	snprintf(want, sizeof(want), "storm-%u-", tag);
 	if (strncmp(argv + first, want, strlen(want)))
 		return -1;
 	i = strtoul(argv + first + strlen(want), &end, 10);
-	return *end == '\0' && i < count ? (long)i : -1;
+	return *end == '\0' && i < count + IDLE ? (long)i : -1;
 }
 
-/* Image and argv exactly those of the storm's process i (whose pid is
- * checked at the end: the worker may not have stored it yet). */
+/* Image and argv exactly those of process i. */
 static bool exec_right(const struct sysmon_exec *x, long i)
 {
 	char want[ARG_MAX_LEN];
@@ -130,14 +145,15 @@ static void *reader_main(void *arg)
 		for (const struct sysmon_header *h = sysmon_record_first(buf, (size_t)n, &bad); h;
 		     h = sysmon_record_next(buf, (size_t)n, h, &bad)) {
 			if (h->type == SYSMON_EVENTS_LOST) {
-				rd->lost_records += ((const struct sysmon_lost *)h)->count;
-				rd->kernel_overruns += ((const struct sysmon_lost *)h)->kernel_overruns;
+				atomic_fetch_add(&rd->lost_records, ((const struct sysmon_lost *)h)->count);
+				atomic_fetch_add(&rd->kernel_overruns, ((const struct sysmon_lost *)h)->kernel_overruns);
 				continue;
 			}
 			if (rd->seen_count < rd->seen_max) {
-				struct seen *e = &rd->seen[rd->seen_count++];
+				struct seen *e = &rd->seen[rd->seen_count];
 
-				*e = (struct seen){ .pid = *(const uint32_t *)(h + 1), .type = h->type, .index = -1 };
+				*e = (struct seen){ .pid = *(const uint32_t *)(h + 1), .type = h->type,
+						    .time_ns = h->time_ns, .index = -1 };
 				if (h->type == SYSMON_PROCESS_EXEC) {
 					const struct sysmon_exec *x = (const void *)h;
 
@@ -146,6 +162,7 @@ static void *reader_main(void *arg)
 					e->flagged = x->flags & SYSMON_FLAGS_INCOMPLETE;
 					e->latency_ns = woke - h->time_ns;
 				}
+				atomic_store(&rd->seen_count, rd->seen_count + 1);
 			}
 		}
 		if (bad)
@@ -154,23 +171,71 @@ static void *reader_main(void *arg)
 	return NULL;
 }
 
-static pid_t spawn_true(unsigned i)
+static pid_t spawn_true(const char *arg)
 {
-	char arg[ARG_MAX_LEN];
-	char *const argv[] = { "/bin/true", arg, NULL };
+	char *const argv[] = { "/bin/true", (char *)arg, NULL };
 	pid_t pid;
 
-	argument(arg, i);
 	if (posix_spawn(&pid, "/bin/true", NULL, NULL, argv, environ) != 0)
 		return -1;
 	return pid;
 }
 
-static int cmp_u32(const void *a, const void *b)
+static void run_one(unsigned i)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	char arg[ARG_MAX_LEN];
+	pid_t pid;
 
-	return (x > y) - (x < y);
+	argument(arg, i);
+	spawned[i].begin_ns = now_ns();
+	pid = spawn_true(arg);
+	spawned[i].pid = (uint32_t)pid;
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+	spawned[i].end_ns = now_ns();
+}
+
+/* Has rd read the exit of pid (from *pos on, which moves)? */
+static bool exit_seen(const struct reader *rd, size_t *pos, uint32_t pid)
+{
+	for (size_t n = atomic_load(&rd->seen_count); *pos < n; (*pos)++)
+		if (rd->seen[*pos].type == SYSMON_PROCESS_EXIT && rd->seen[*pos].pid == pid)
+			return true;
+	return false;
+}
+
+/* Markers until every reader read one's exit; a loss reported meanwhile
+ * may have taken that exit: then another. Returns the last marker's index. */
+static unsigned run_markers(void)
+{
+	size_t pos[DEVICES_MAX] = {};
+
+	for (unsigned n = 0;; n++) {
+		char arg[ARG_MAX_LEN];
+		uint64_t lost[DEVICES_MAX];
+		bool again = false;
+		pid_t pid;
+
+		for (unsigned r = 0; r < n_readers; r++)
+			lost[r] = atomic_load(&readers[r].lost_records) + atomic_load(&readers[r].kernel_overruns);
+		snprintf(arg, sizeof(arg), "storm-%u-end-%u", tag, n);
+		pid = spawn_true(arg);
+		if (pid < 0)
+			continue;
+		waitpid(pid, NULL, 0);
+		printf("marker %s\n", arg);
+		for (unsigned r = 0; r < n_readers && !again; r++) {
+			struct reader *rd = &readers[r];
+			bool seen;
+
+			while (!(seen = exit_seen(rd, &pos[r], (uint32_t)pid)) &&
+			       atomic_load(&rd->lost_records) + atomic_load(&rd->kernel_overruns) == lost[r])
+				usleep(10000);
+			again = !seen;
+		}
+		if (!again)
+			return n;
+	}
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -180,50 +245,85 @@ static int cmp_u64(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* Median and p99 of the exec latencies of the sorted pids, in microseconds. */
-static void print_latency(const struct reader *rd, const char *name, const uint32_t *sorted, size_t n)
-{
-	uint64_t *lat = calloc(rd->seen_count + 1, sizeof(*lat));
-	size_t k = 0;
+/* The bench's processes sorted by pid, then begin: to find a record's. */
+static uint32_t *by_pid;
 
-	for (size_t i = 0; i < rd->seen_count; i++)
-		if (rd->seen[i].type == SYSMON_PROCESS_EXEC &&
-		    bsearch(&rd->seen[i].pid, sorted, n, sizeof(*sorted), cmp_u32))
-			lat[k++] = rd->seen[i].latency_ns;
-	qsort(lat, k, sizeof(*lat), cmp_u64);
-	if (k)
-		printf("%s %s_latency_us median %.1f p99 %.1f n %zu\n", rd->path, name, lat[k / 2] / 1e3,
-		       lat[k * 99 / 100] / 1e3, k);
-	else
-		printf("%s %s_latency_us none\n", rd->path, name);
-	free(lat);
+static int cmp_by_pid(const void *a, const void *b)
+{
+	const struct spawned *x = &spawned[*(const uint32_t *)a], *y = &spawned[*(const uint32_t *)b];
+
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	return (x->begin_ns > y->begin_ns) - (x->begin_ns < y->begin_ns);
 }
 
-static size_t count_type(const struct reader *rd, const uint32_t *sorted, size_t n, uint16_t type)
+/* The bench's process a record of pid at time t belongs to, or -1. */
+static long owner(uint32_t pid, uint64_t t)
 {
-	size_t k = 0;
+	size_t lo = 0, hi = count + IDLE;
 
-	for (size_t i = 0; i < rd->seen_count; i++)
-		k += rd->seen[i].type == type && bsearch(&rd->seen[i].pid, sorted, n, sizeof(*sorted), cmp_u32);
-	return k;
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+
+		if (spawned[by_pid[mid]].pid < pid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < count + IDLE && spawned[by_pid[lo]].pid == pid; lo++) {
+		const struct spawned *s = &spawned[by_pid[lo]];
+
+		if (t >= s->begin_ns && t <= s->end_ns)
+			return by_pid[lo];
+	}
+	return -1;
 }
 
-/* Exec records of the storm: complete (right, nothing flagged missing), and
- * wrong without a flag that says so (the defect a reader cannot see). */
-static void count_execs(const struct reader *rd, const uint32_t *sorted, size_t n, size_t *complete,
-			size_t *unflagged)
+struct tally {
+	size_t fork, exec, exit, complete, flagged, wrong_unflagged;
+	uint64_t *storm_latency, *idle_latency;
+	size_t n_storm_latency, n_idle_latency;
+};
+
+static void judge(const struct reader *rd, struct tally *t)
 {
-	*complete = *unflagged = 0;
+	*t = (struct tally){ .storm_latency = calloc(rd->seen_count + 1, sizeof(uint64_t)),
+			     .idle_latency = calloc(rd->seen_count + 1, sizeof(uint64_t)) };
 	for (size_t i = 0; i < rd->seen_count; i++) {
 		const struct seen *e = &rd->seen[i];
-		bool right;
+		long who = owner(e->pid, e->time_ns);
+		bool storm = who >= 0 && (unsigned)who < count;
 
-		if (e->type != SYSMON_PROCESS_EXEC || !bsearch(&e->pid, sorted, n, sizeof(*sorted), cmp_u32))
+		if (who < 0)
 			continue;
-		right = e->right && e->index >= 0 && pids[e->index] == e->pid;
-		*complete += right && !e->flagged;
-		*unflagged += !right && !e->flagged;
+		if (!storm) {
+			if (e->type == SYSMON_PROCESS_EXEC)
+				t->idle_latency[t->n_idle_latency++] = e->latency_ns;
+			continue;
+		}
+		t->fork += e->type == SYSMON_PROCESS_CREATE;
+		t->exit += e->type == SYSMON_PROCESS_EXIT;
+		if (e->type != SYSMON_PROCESS_EXEC)
+			continue;
+		t->exec++;
+		t->storm_latency[t->n_storm_latency++] = e->latency_ns;
+		if (e->flagged)
+			t->flagged++;
+		else if (e->right && e->index == who)
+			t->complete++;
+		else
+			t->wrong_unflagged++;
 	}
+}
+
+static void print_latency(const char *path, const char *name, uint64_t *lat, size_t k)
+{
+	qsort(lat, k, sizeof(*lat), cmp_u64);
+	if (k)
+		printf("%s %s_latency_us median %.1f p99 %.1f n %zu\n", path, name, lat[k / 2] / 1e3,
+		       lat[k * 99 / 100] / 1e3, k);
+	else
+		printf("%s %s_latency_us none\n", path, name);
 }
 
 static int open_devices(char *list)
@@ -252,8 +352,7 @@ static int open_devices(char *list)
 
 int main(int argc, char *argv[])
 {
-	uint32_t *sorted;
-	unsigned workers;
+	unsigned workers, marker;
 	FILE *pidfile;
 	struct timespec t0, t1;
 	double seconds;
@@ -267,9 +366,10 @@ int main(int argc, char *argv[])
 	tag = (unsigned)getpid();
 	if (!realpath("/bin/true", image) || open_devices(argv[1]) < 0)
 		return 1;
-	pids = mmap(NULL, count * sizeof(*pids), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	sorted = calloc(count, sizeof(*sorted));
-	if (pids == MAP_FAILED || !sorted)
+	spawned = mmap(NULL, (count + IDLE) * sizeof(*spawned), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
+		       -1, 0);
+	by_pid = calloc(count + IDLE, sizeof(*by_pid));
+	if (spawned == MAP_FAILED || !by_pid)
 		return 1;
 	for (unsigned r = 0; r < n_readers; r++)
 		pthread_create(&readers[r].thread, NULL, reader_main, &readers[r]);
@@ -277,12 +377,8 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (unsigned w = 0; w < workers; w++)
 		if (fork() == 0) {
-			for (unsigned i = w; i < count; i += workers) {
-				pid_t pid = spawn_true(i);
-
-				pids[i] = (uint32_t)pid;
-				waitpid(pid, NULL, 0);
-			}
+			for (unsigned i = w; i < count; i += workers)
+				run_one(i);
 			_exit(0);
 		}
 	while (wait(NULL) > 0)
@@ -290,44 +386,41 @@ int main(int argc, char *argv[])
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 
 	/* Quiet execs, one at a time: wake-up latency without a queue. */
-	for (unsigned i = 0; i < idle; i++) {
-		pid_t pid = spawn_true(count + i);
-
-		idle_pids[i] = (uint32_t)pid;
-		waitpid(pid, NULL, 0);
+	for (unsigned i = 0; i < IDLE; i++) {
+		run_one(count + i);
 		usleep(10000);
 	}
-	/* Until every reader has been quiet for a while: what is late is
-	 * lost, and the bench says so. */
-	sleep(3);
+	marker = run_markers();
 	atomic_store(&stop, true);
 	for (unsigned r = 0; r < n_readers; r++)
 		pthread_join(readers[r].thread, NULL);
 
 	pidfile = fopen(argv[4], "we");
 	for (unsigned i = 0; pidfile && i < count; i++)
-		fprintf(pidfile, "%u storm-%u-%u\n", pids[i], tag, i);
+		fprintf(pidfile, "%u storm-%u-%u %llu %llu\n", spawned[i].pid, tag, i,
+			(unsigned long long)spawned[i].begin_ns, (unsigned long long)spawned[i].end_ns);
 	if (pidfile)
 		fclose(pidfile);
 
-	memcpy(sorted, pids, count * sizeof(*pids));
-	qsort(sorted, count, sizeof(*sorted), cmp_u32);
-	qsort(idle_pids, idle, sizeof(*idle_pids), cmp_u32);
+	for (unsigned i = 0; i < count + IDLE; i++)
+		by_pid[i] = i;
+	qsort(by_pid, count + IDLE, sizeof(*by_pid), cmp_by_pid);
 	seconds = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
-	printf("processes %u seconds %.2f rate_per_s %.0f\n", count, seconds, count / seconds);
+	printf("processes %u seconds %.2f rate_per_s %.0f markers %u\n", count, seconds, count / seconds, marker + 1);
 	for (unsigned r = 0; r < n_readers; r++) {
 		const struct reader *rd = &readers[r];
+		struct tally t;
 
-		size_t complete, unflagged;
-
-		count_execs(rd, sorted, count, &complete, &unflagged);
-		printf("%s fork %zu exec %zu exit %zu complete_exec %zu lost %llu kernel_overruns %llu "
+		judge(rd, &t);
+		printf("%s fork %zu exec %zu exit %zu complete_exec %zu flagged_exec %zu lost %llu kernel_overruns %llu "
 		       "wrong_unflagged %zu\n",
-		       rd->path, count_type(rd, sorted, count, SYSMON_PROCESS_CREATE),
-		       count_type(rd, sorted, count, SYSMON_PROCESS_EXEC), count_type(rd, sorted, count, SYSMON_PROCESS_EXIT),
-		       complete, (unsigned long long)rd->lost_records, (unsigned long long)rd->kernel_overruns, unflagged);
-		print_latency(rd, "storm", sorted, count);
-		print_latency(rd, "idle", idle_pids, idle);
+		       rd->path, t.fork, t.exec, t.exit, t.complete, t.flagged,
+		       (unsigned long long)atomic_load(&rd->lost_records),
+		       (unsigned long long)atomic_load(&rd->kernel_overruns), t.wrong_unflagged);
+		print_latency(rd->path, "storm", t.storm_latency, t.n_storm_latency);
+		print_latency(rd->path, "idle", t.idle_latency, t.n_idle_latency);
+		free(t.storm_latency);
+		free(t.idle_latency);
 	}
 	return 0;
 }

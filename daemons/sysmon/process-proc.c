@@ -1,9 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -11,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "proc-connector.h"
+#include "proc-reader.h"
 #include "process-proc.h"
 #include "procfs.h"
 
@@ -26,6 +24,10 @@
  * in nearly, not exactly, the order of their timestamps. */
 #define SM_PROC_EXITED_KEEP_NS 1000000000ull
 
+/* Events taken in and not handled yet, at most: while a /proc read waits
+ * for an exec, events queue up here; beyond this they are lost, counted. */
+#define SM_PROC_PENDING_MAX (1u << 18)
+
 struct pending {
 	struct proc_event ev;
 	uint64_t overruns;   /* the source's overrun count when it arrived */
@@ -39,24 +41,37 @@ struct sm_proc {
 	void *userdata;
 	struct pending *pending;   /* events taken in, not handled yet */
 	size_t n_pending, max_pending;
+	size_t next;               /* pending[next] is handled next */
+	size_t queued;             /* reads are queued for the events before pending[queued] */
+	struct proc_reader *reader;   /* NULL beside BPF: nothing is read late */
 	uint64_t overruns;
 	uint64_t ns_per_tick;
 };
 
-/* What /proc says about a process now. */
-struct proc_view {
-	bool alive;
-	uint64_t start_time;
-	uint32_t ppid, sid;
-	uint32_t uid, euid, gid, egid;
-	uint32_t loginuid, audit_session;
-	char image[PATH_MAX], cwd[PATH_MAX];
-	size_t image_len, cwd_len;
-	bool image_ok, cwd_ok;
-	char argv[SYSMON_ARGV_MAX + 1];
-	size_t argv_len;
-	bool argv_ok, argv_cut;
-};
+/* Does pending[i] need what /proc says (read on the reader's thread)? */
+static bool needs_view(const struct sm_proc *p, size_t i)
+{
+	const struct proc_event *ev = &p->pending[i].ev;
+
+	return p->reader && (ev->what == PROC_EVENT_EXEC ||
+			     (ev->what == PROC_EVENT_FORK && ev->event_data.fork.child_pid == ev->event_data.fork.child_tgid));
+}
+
+/* Queues the reads of the events taken in, as far as the reader takes them. */
+static void queue_reads(struct sm_proc *p)
+{
+	for (; p->reader && p->queued < p->n_pending; p->queued++) {
+		const struct proc_event *ev = &p->pending[p->queued].ev;
+
+		if (!needs_view(p, p->queued))
+			continue;
+		if (proc_reader_queue(p->reader,
+				      ev->what == PROC_EVENT_EXEC ? (uint32_t)ev->event_data.exec.process_tgid
+								  : (uint32_t)ev->event_data.fork.child_tgid,
+				      ev->what == PROC_EVENT_EXEC) < 0)
+			break;
+	}
+}
 
 static void on_event(const struct proc_event *ev, void *userdata)
 {
@@ -64,7 +79,7 @@ static void on_event(const struct proc_event *ev, void *userdata)
 
 	if (p->n_pending == p->max_pending) {
 		size_t max = p->max_pending ? 2 * p->max_pending : 256;
-		struct pending *n = realloc(p->pending, max * sizeof(*n));
+		struct pending *n = max <= SM_PROC_PENDING_MAX ? realloc(p->pending, max * sizeof(*n)) : NULL;
 
 		if (!n) {
 			p->sink->overrun(p->sink, "process", 1);
@@ -74,6 +89,7 @@ static void on_event(const struct proc_event *ev, void *userdata)
 		p->max_pending = max;
 	}
 	p->pending[p->n_pending++] = (struct pending){ *ev, p->overruns };
+	queue_reads(p);
 	sd_event_source_set_enabled(p->defer, SD_EVENT_ONESHOT);
 }
 
@@ -85,80 +101,39 @@ static void on_overrun(void *userdata)
 	p->sink->overrun(p->sink, "process", 1);
 }
 
-/* Was what /proc said about pid, read after pending[i] was taken in, still
- * about the process (and, with program, the program) of pending[i]? Every
- * event up to now is taken in first: a later exit of pid among them (or
- * exec, with program), or an overrun since pending[i] (events we never
- * saw), says no. Takes in events: pointers into pending go stale. */
-static bool proven(struct sm_proc *p, size_t i, uint32_t pid, bool program)
+/* Did pid exec again (exec) or exit (exit) after pending[i], as far as the
+ * events up to now tell? They are all taken in first, so a read made
+ * before this call is covered; an overrun since pending[i] hid events: yes.
+ * Takes in events: pointers into pending go stale. */
+static bool changed_since(struct sm_proc *p, size_t i, uint32_t pid, bool exec, bool exit)
 {
 	int r = proc_connector_receive(p->pc);
 
 	if (r < 0 || p->overruns != p->pending[i].overruns)
-		return false;
+		return true;
 	for (size_t j = i + 1; j < p->n_pending; j++) {
 		const struct proc_event *ev = &p->pending[j].ev;
 
-		if ((program && ev->what == PROC_EVENT_EXEC && (uint32_t)ev->event_data.exec.process_tgid == pid) ||
-		    (ev->what == PROC_EVENT_EXIT && (uint32_t)ev->event_data.exit.process_tgid == pid &&
+		if ((exec && ev->what == PROC_EVENT_EXEC && (uint32_t)ev->event_data.exec.process_tgid == pid) ||
+		    (exit && ev->what == PROC_EVENT_EXIT && (uint32_t)ev->event_data.exit.process_tgid == pid &&
 		     (uint32_t)ev->event_data.exit.process_pid == pid))
-			return false;
+			return true;
 	}
-	return true;
+	return false;
 }
 
-static ssize_t read_link_at(int dir, const char *name, char *buf, size_t size)
+/* A process created at kernel time fork_ns (CLOCK_MONOTONIC, the fork
+ * event's) has about this start time; the kernel takes it a moment before
+ * it stamps the event, and the clocks' offset is read now: a tick either
+ * way.
+ * A pid comes back only after the whole pid space went round, never
+ * within two ticks. */
+static bool started_at_fork(const struct sm_proc *p, uint64_t start_time, uint64_t fork_ns)
 {
-	ssize_t n = readlinkat(dir, name, buf, size - 1);
+	uint64_t boot = fork_ns + sm_clock_offset(CLOCK_BOOTTIME);
+	uint64_t tick = boot / p->ns_per_tick * p->ns_per_tick;
 
-	buf[MAX(n, (ssize_t)0)] = '\0';
-	return n;
-}
-
-static void proc_view_read(struct sm_proc *p, uint32_t pid, bool program, struct proc_view *v)
-{
-	char path[64], stat[1024], status[4096], number[32];
-	_cleanup_close_ int dir = -1;
-	unsigned values[4];
-	ssize_t n;
-
-	*v = (struct proc_view){ .loginuid = UINT32_MAX, .audit_session = UINT32_MAX };
-	snprintf(path, sizeof(path), "/proc/%u", pid);
-	dir = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0 || proc_read(dir, "stat", stat, sizeof(stat)) < 0 ||
-	    proc_stat_parse(stat, NULL, NULL, &v->start_time) < 0 ||
-	    proc_read(dir, "status", status, sizeof(status)) < 0)
-		return;
-	v->alive = true;
-	v->start_time *= p->ns_per_tick;
-	/* stat: pid (comm) state ppid pgrp session ... */
-	sscanf(strrchr(stat, ')') + 2, "%*c %u %*u %u", &v->ppid, &v->sid);
-	if (proc_status_parse(status, "Uid:", values, 4) >= 2)
-		v->uid = values[0], v->euid = values[1];
-	if (proc_status_parse(status, "Gid:", values, 4) >= 2)
-		v->gid = values[0], v->egid = values[1];
-	if (proc_read(dir, "loginuid", number, sizeof(number)) > 0)
-		v->loginuid = (uint32_t)strtoul(number, NULL, 10);
-	if (proc_read(dir, "sessionid", number, sizeof(number)) > 0)
-		v->audit_session = (uint32_t)strtoul(number, NULL, 10);
-	if (!program)
-		return;
-	n = read_link_at(dir, "exe", v->image, sizeof(v->image));
-	v->image_ok = n > 0;
-	v->image_len = MAX(n, (ssize_t)0);
-	n = read_link_at(dir, "cwd", v->cwd, sizeof(v->cwd));
-	v->cwd_ok = n > 0;
-	v->cwd_len = MAX(n, (ssize_t)0);
-	{
-		_cleanup_close_ int fd = openat(dir, "cmdline", O_RDONLY | O_CLOEXEC);
-
-		while (fd >= 0 && v->argv_len < sizeof(v->argv) &&
-		       (n = read(fd, v->argv + v->argv_len, sizeof(v->argv) - v->argv_len)) > 0)
-			v->argv_len += (size_t)n;
-		v->argv_ok = fd >= 0 && v->argv_len > 0;   /* a live process has an argv[0] */
-		v->argv_cut = v->argv_len > SYSMON_ARGV_MAX;
-		v->argv_len = MIN(v->argv_len, (size_t)SYSMON_ARGV_MAX);
-	}
+	return start_time + p->ns_per_tick >= tick && start_time <= tick + p->ns_per_tick;
 }
 
 /* What the process table knows, else 0 / SM_UID_UNKNOWN. */
@@ -182,63 +157,68 @@ static void identity(const struct sm_proc *p, struct sysmon_process_id *id, uint
 		*flags |= late_flag;
 }
 
-static struct sm_record *record_exec(struct sm_proc *p, size_t i, const struct exec_proc_event *x)
+/* v: what /proc said about the process after pending[i] was taken in. */
+static struct sm_record *record_exec(struct sm_proc *p, size_t i, const struct exec_proc_event *x,
+				     const struct proc_view *v)
 {
 	struct process_info info = known(p, x->process_tgid);
-	static struct proc_view v;
 	struct sysmon_exec e = {
 		.header = { .type = SYSMON_PROCESS_EXEC },
 		.pid = x->process_tgid,
 	};
-	bool ok;
+	/* The same process: its start time, where known, else no exit
+	 * since. The same program: no exec since; and not traced (a tracer
+	 * can hold it inside a later exec not reported yet). */
+	bool same_process = v->alive && (info.start_time ? v->start_time == info.start_time : true);
+	bool ok = same_process && !v->traced && !changed_since(p, i, e.pid, true, !info.start_time);
+	size_t image_len = 0, cwd_len = 0, argv_len = 0;
 
-	proc_view_read(p, e.pid, true, &v);
-	ok = v.alive && proven(p, i, e.pid, true);
-	e.uid = info.uid != SM_UID_UNKNOWN ? info.uid : ok ? v.uid : SM_UID_UNKNOWN;
+	e.uid = info.uid != SM_UID_UNKNOWN ? info.uid : ok ? v->uid : SM_UID_UNKNOWN;
 	if (ok) {
-		e.ppid = v.ppid;
-		e.euid = v.euid;
-		e.gid = v.gid;
-		e.egid = v.egid;
-		e.loginuid = v.loginuid;
-		e.audit_session = v.audit_session;
-		e.sid = v.sid;
+		e.ppid = v->ppid;
+		e.euid = v->euid;
+		e.gid = v->gid;
+		e.egid = v->egid;
+		e.loginuid = v->loginuid;
+		e.audit_session = v->audit_session;
+		e.sid = v->sid;
 		e.flags |= SYSMON_FLAG_CREDS_LATE | SYSMON_FLAG_PARENT_LATE;
-		e.flags |= v.image_ok ? SYSMON_FLAG_IMAGE_LATE : SYSMON_FLAG_IMAGE_MISSING;
-		e.flags |= v.cwd_ok ? SYSMON_FLAG_CWD_LATE : SYSMON_FLAG_CWD_MISSING;
-		e.flags |= v.argv_ok ? SYSMON_FLAG_ARGV_LATE : SYSMON_FLAG_ARGV_MISSING;
-		if (v.argv_cut)
+		e.flags |= v->image_ok ? SYSMON_FLAG_IMAGE_LATE : SYSMON_FLAG_IMAGE_MISSING;
+		e.flags |= v->cwd_ok ? SYSMON_FLAG_CWD_LATE : SYSMON_FLAG_CWD_MISSING;
+		e.flags |= v->argv_ok ? SYSMON_FLAG_ARGV_LATE : SYSMON_FLAG_ARGV_MISSING;
+		if (v->argv_cut)
 			e.flags |= SYSMON_FLAG_ARGV_TRUNCATED;
-		for (size_t k = 0; k < v.argv_len; k++)
-			e.argc += v.argv[k] == '\0';
-	} else {
+		image_len = v->image_len;
+		cwd_len = v->cwd_len;
+		argv_len = v->argv_len;
+		for (size_t k = 0; k < argv_len; k++)
+			e.argc += v->argv[k] == '\0';
+	} else
 		/* Nothing read may be shown: it may be another program's. */
 		e.flags |= SYSMON_FLAG_IMAGE_MISSING | SYSMON_FLAG_ARGV_MISSING | SYSMON_FLAG_CWD_MISSING |
 			   SYSMON_FLAG_CREDS_MISSING | SYSMON_FLAG_PARENT_MISSING;
-		v.image_len = v.cwd_len = v.argv_len = 0;
-		if (e.uid == SM_UID_UNKNOWN)
-			e.flags |= SYSMON_FLAG_CREDS_MISSING;
-	}
 	if (info.start_time)
 		identity(p, &e.process, e.pid, info.start_time, &e.flags, 0, SYSMON_FLAG_START_MISSING, false);
 	else
-		identity(p, &e.process, e.pid, ok ? v.start_time : 0, &e.flags, SYSMON_FLAG_START_LATE,
+		identity(p, &e.process, e.pid, ok ? v->start_time : 0, &e.flags, SYSMON_FLAG_START_LATE,
 			 SYSMON_FLAG_START_MISSING, true);
 	identity(p, &e.parent, e.ppid, ok ? known(p, e.ppid).start_time : 0, &e.flags, 0, SYSMON_FLAG_PARENT_MISSING,
 		 false);
 	{
 		struct sm_string strings[] = {
-			SM_STRING(struct sysmon_exec, image, v.image, v.image_len),
-			SM_STRING(struct sysmon_exec, cwd, v.cwd, v.cwd_len),
-			SM_STRING(struct sysmon_exec, cmdline, v.argv, v.argv_len),
+			SM_STRING(struct sysmon_exec, image, v->image, image_len),
+			SM_STRING(struct sysmon_exec, cwd, v->cwd, cwd_len),
+			SM_STRING(struct sysmon_exec, cmdline, v->argv, argv_len),
 		};
 
 		return sm_record_new(&e, sizeof(e), e.pid, e.uid, strings, ELEMENTSOF(strings));
 	}
 }
 
-static struct sm_record *record_fork(struct sm_proc *p, size_t i, const struct fork_proc_event *f)
+/* v: as for record_exec(), for a new process (NULL for a thread). */
+static struct sm_record *record_fork(struct sm_proc *p, const struct proc_event *ev, const struct proc_view *v)
 {
+	const struct fork_proc_event *f = &ev->event_data.fork;
 	bool process = f->child_pid == f->child_tgid;
 	struct process_info parent = known(p, f->parent_tgid);
 	struct sysmon_create c = {
@@ -255,13 +235,11 @@ static struct sm_record *record_fork(struct sm_proc *p, size_t i, const struct f
 	uint64_t start = 0;
 
 	if (process) {
-		static struct proc_view v;
-
-		proc_view_read(p, c.pid, false, &v);
-		if (v.alive && proven(p, i, c.pid, false)) {
-			start = v.start_time;
+		/* Its start time says it is the process of this fork. */
+		if (v->alive && started_at_fork(p, v->start_time, ev->timestamp_ns)) {
+			start = v->start_time;
 			if (c.uid == SM_UID_UNKNOWN)
-				c.uid = v.uid, c.flags |= SYSMON_FLAG_CREDS_LATE;
+				c.uid = v->uid, c.flags |= SYSMON_FLAG_CREDS_LATE;
 		}
 		identity(p, &c.process, c.pid, start, &c.flags, SYSMON_FLAG_START_LATE, SYSMON_FLAG_START_MISSING, true);
 		identity(p, &c.parent, c.ppid, parent.start_time, &c.flags, 0, SYSMON_FLAG_PARENT_MISSING, false);
@@ -360,7 +338,8 @@ static struct sm_record *record_task(struct sm_proc *p, const struct proc_event 
 	return sm_record_new(&u, size, head->process_tgid, info.uid, NULL, 0);
 }
 
-static void handle(struct sm_proc *p, size_t i)
+/* v: the reader's view of pending[i]'s process, when needs_view(). */
+static void handle(struct sm_proc *p, size_t i, const struct proc_view *v)
 {
 	/* A copy: taking in events may move pending. */
 	const struct proc_event ev = p->pending[i].ev;
@@ -370,10 +349,10 @@ static void handle(struct sm_proc *p, size_t i)
 
 	switch (ev.what) {
 	case PROC_EVENT_FORK:
-		r = record_fork(p, i, &ev.event_data.fork);
+		r = record_fork(p, &ev, v);
 		break;
 	case PROC_EVENT_EXEC:
-		r = record_exec(p, i, &ev.event_data.exec);
+		r = record_exec(p, i, &ev.event_data.exec, v);
 		break;
 	case PROC_EVENT_EXIT:
 		r = record_exit(p, &ev.event_data.exit);
@@ -387,26 +366,55 @@ static void handle(struct sm_proc *p, size_t i)
 	sm_sink_put(p->sink, r, "process");
 }
 
-static int on_defer(sd_event_source *s, void *userdata)
+/* Handles pending events in order until one needs a /proc read that is not
+ * done yet; the reader's done() resumes here. */
+static void handle_pending(struct sm_proc *p)
 {
-	struct sm_proc *p = userdata;
+	static const struct proc_view nothing_read;
 
-	if (p->before_batch)
+	if (p->next == 0 && p->before_batch)
 		p->before_batch(p->userdata);
-	/* proven() may take in more events meanwhile: they are handled in
-	 * this round too, in order. */
-	for (size_t i = 0; i < p->n_pending; i++)
-		handle(p, i);
+	/* changed_since() may take in more events meanwhile: they are
+	 * handled in this round too, in order. */
+	for (; p->next < p->n_pending; p->next++) {
+		const struct proc_view *v = &nothing_read;
+
+		if (needs_view(p, p->next)) {
+			if (p->queued <= p->next) {
+				/* Not even queued: the reader refused it. */
+				log_warning("Failed to queue a /proc read, fields missing.");
+				p->queued = p->next + 1;
+			} else if (!(v = proc_reader_peek(p->reader)))
+				return;
+		}
+		handle(p, p->next, v);
+		if (v != &nothing_read) {
+			proc_reader_pop(p->reader);
+			queue_reads(p);
+		}
+	}
 	/* Every event of a process that exited a while before the last
 	 * one handled has been handled too. */
 	if (p->n_pending > 0)
 		process_table_purge(p->sink->processes,
 				    sm_wall_of_monotonic(p->pending[p->n_pending - 1].ev.timestamp_ns) - SM_PROC_EXITED_KEEP_NS);
-	p->n_pending = 0;
+	p->n_pending = p->next = p->queued = 0;
+}
+
+static int on_defer(sd_event_source *s, void *userdata)
+{
+	handle_pending(userdata);
 	return 0;
 }
 
-/* What exists before the first event: every process's uid and start time. */
+static void on_view(void *userdata)
+{
+	handle_pending(userdata);
+}
+
+/* What exists before the first event: every process's uid and start time.
+ * Read here, before the device's node exists: a read that waits for an
+ * exec waits for that exec alone, since nobody can be waiting for us yet. */
 static void seed_processes(struct sm_proc *p)
 {
 	DIR *d = opendir("/proc");
@@ -450,6 +458,8 @@ int sm_proc_new(sd_event *e, bool late, struct sm_sink *sink, void (*before_batc
 	r = sd_event_add_defer(e, &p->defer, on_defer, p);
 	if (r >= 0)
 		r = sd_event_source_set_enabled(p->defer, SD_EVENT_OFF);
+	if (r >= 0 && late)
+		r = proc_reader_new(e, p->ns_per_tick, on_view, p, &p->reader);
 	if (r >= 0)
 		r = proc_connector_new(e, late ? SM_PROC_EVENTS_ALL : SM_PROC_EVENTS_BESIDE_BPF, on_event, on_overrun, p,
 				       &p->pc);
@@ -467,6 +477,7 @@ struct sm_proc *sm_proc_free(struct sm_proc *p)
 	if (!p)
 		return NULL;
 	proc_connector_free(p->pc);
+	proc_reader_free(p->reader);
 	sd_event_source_disable_unref(p->defer);
 	free(p->pending);
 	free(p);

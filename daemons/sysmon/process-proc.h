@@ -9,7 +9,13 @@
  * each such field is flagged LATE, and only once it is shown to belong to
  * the event: the connector's events up to the moment of the read are taken
  * in, and a later exec or exit of that process among them (or a kernel
- * overrun, which hides them) leaves the field empty, flagged MISSING.
+ * overrun, which hides them) leaves the field empty, flagged MISSING; so
+ * does a tracer (it can hold the process inside a later exec that the
+ * kernel has not reported yet).
+ *
+ * The reads happen on a thread of their own (proc-reader.h), one at a
+ * time, events handled in their order: a read that waits for an exec holds
+ * back the events after it, never the daemon's loop.
  */
 #pragma once
 

@@ -87,20 +87,20 @@ struct sysmon_status get_status(int fd)
 	return s;
 }
 
-int timeout_ms(void)
-{
-	return 10000 * (int)test_timeout_scale();
-}
+static char awaited[64];
 
+/* Until fd is readable: however long the daemon takes (the test's timeout
+ * is the only bound), saying now and then what is awaited. */
 void await_readable(int fd)
 {
 	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	int n;
 
-	ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
+	while ((n = poll(&pfd, 1, 10000)) == 0)
+		fprintf(stderr, "still waiting for %s\n", awaited[0] ? awaited : "a record");
+	ck_assert_int_eq(n, 1);
 	ck_assert(pfd.revents & POLLIN);
 }
-
-static char awaited[64];
 
 struct record_log *log_new(int fd)
 {
@@ -113,13 +113,12 @@ struct record_log *log_new(int fd)
 
 size_t log_read(struct record_log *l)
 {
-	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
 	size_t room = sizeof(l->buf) - l->len;
 	ssize_t n;
 	int bad = 0;
 
 	ck_assert_uint_ge(room, 65536);
-	ck_assert_msg(poll(&pfd, 1, timeout_ms()) == 1, "nothing to read, waiting for %s", awaited[0] ? awaited : "records");
+	await_readable(l->fd);
 	n = read(l->fd, l->buf + l->len, 65536);
 	ck_assert_msg(n > 0, "read: %s", n < 0 ? strerror(errno) : "0 bytes");
 	for (const struct sysmon_header *h = sysmon_record_first(l->buf + l->len, (size_t)n, &bad); h;
@@ -212,30 +211,7 @@ void *blocked_read_main(void *arg)
 {
 	struct blocked_read *br = arg;
 
-	__atomic_store_n(&br->tid, gettid(), __ATOMIC_RELEASE);
 	br->n = read(br->fd, br->buf, 256);
 	br->error = errno;
 	return NULL;
-}
-
-/* In read(2) and asleep: /proc/<pid>/task/<tid>/syscall starts with the
- * number of read (0 on x86-64) while the thread blocks in it. */
-static bool sits_in_read(const struct blocked_read *br)
-{
-	char path[96], buf[256] = "";
-	int fd, n;
-
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)getpid(), (int)br->tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 && !strncmp(buf, "0 ", 2);
-}
-
-void await_blocked(struct blocked_read *br)
-{
-	while (__atomic_load_n(&br->tid, __ATOMIC_ACQUIRE) == 0 || !sits_in_read(br))
-		usleep(1000);
 }

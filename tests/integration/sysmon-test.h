@@ -38,7 +38,8 @@ int open_uid_reader(int flags, uid_t uid);
 void set_filter(int fd, uint32_t type_mask, uint32_t flags, uint32_t pid, uint32_t uid);
 struct sysmon_stats get_stats(int fd);
 struct sysmon_status get_status(int fd);
-int timeout_ms(void);
+/* Until fd is readable, however long it takes (the test's timeout is the
+ * only bound); says on stderr now and then what it waits for. */
 void await_readable(int fd);
 
 /* Records read so far from one reader, in order. */
@@ -63,15 +64,15 @@ pid_t spawn(const char *const argv[]);
 pid_t spawn_as(uid_t uid, int code);
 int reap(pid_t pid);
 
+/* A read in a thread of its own: the test waits until the daemon parked
+ * it (daemon_wait_waiting(), exact: reads are not serialized by the
+ * node's inode lock, so a blocked read is a parked request). */
 struct blocked_read {
 	int fd;
 	ssize_t n;
 	int error;
-	pid_t tid;           /* the reading thread */
 	unsigned char *buf;  /* a page of its own: see blocked_read_buffer() */
 };
 
 unsigned char *blocked_read_buffer(void);
 void *blocked_read_main(void *arg);
-/* Returns once the thread sits in read(2) (its /proc syscall file says so). */
-void await_blocked(struct blocked_read *br);

@@ -12,7 +12,7 @@
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
 #include <limits.h>
-#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,33 +219,159 @@ START_TEST(test_client_sysmon_xml)
 }
 END_TEST
 
+/* A child that waits for a byte on the pipe, then creates and removes
+ * path and execs /bin/true. */
+static pid_t file_child_on_go(int go[2], const char *path)
+{
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int fd;
+
+		if (read(go[0], &c, 1) != 1 || (fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644)) < 0)
+			_exit(1);
+		close(fd);
+		if (unlink(path) < 0)
+			_exit(1);
+		execl("/bin/true", "/bin/true", (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+/* The other Sysmon events: ImageLoad (7) with the mapping's address,
+ * FileCreate (11) and FileDelete (23) with the file's name. */
+START_TEST(test_client_sysmon_xml_images_and_files)
+{
+	char pid_arg[32], path[128], *out, *line, *save = NULL;
+	const char *image_args[] = { "-e", "image", pid_arg, "--count=1", "--format=sysmon-xml", NULL };
+	const char *file_args[] = { "-e", "file-create,file-delete", pid_arg, "--count=2", "--format=sysmon-xml", NULL };
+	static const char *const file_ids[] = { "11", "23" };
+	int go[2], events = 0, fd;
+	pid_t child;
+	bool addresses;
+
+	start_sysmon(NULL);
+	snprintf(path, sizeof(path), "%s/xml-file", watch_dir);
+	fd = open_reader(0);
+	addresses = get_status(fd).image_source == SYSMON_SOURCE_BPF;
+	close(fd);
+	daemon_wait_clients(&sysmond, 0);
+
+	child = file_child_on_go(go, path);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(image_args, go[1]);
+	ck_assert_int_eq(WEXITSTATUS(reap(child)), 0);
+	close(go[0]);
+	close(go[1]);
+	{
+		xmlDocPtr doc = xmlReadMemory(out, (int)strlen(out), "event.xml", NULL, XML_PARSE_NONET);
+		char *id, *loaded, *base;
+
+		ck_assert_msg(doc, "not XML: %s", out);
+		id = xpath_string(doc, "string(/Event/System/EventID)");
+		loaded = xpath_string(doc, "string(/Event/EventData/Data[@Name='ImageLoaded'])");
+		base = xpath_string(doc, "string(/Event/EventData/Data[@Name='ImageBase'])");
+		ck_assert_str_eq(id, "7");   /* ImageLoad */
+		ck_assert_msg(loaded[0] == '/', "ImageLoaded: '%s'", loaded);
+		if (addresses)
+			ck_assert_msg(!strncmp(base, "0x", 2) && strcmp(base, "0x0"), "ImageBase: '%s'", base);
+		xmlFree(id);
+		xmlFree(loaded);
+		xmlFree(base);
+		xmlFreeDoc(doc);
+	}
+	free(out);
+
+	child = file_child_on_go(go, path);
+	snprintf(pid_arg, sizeof(pid_arg), "--pid=%d", (int)child);
+	out = run_client(file_args, go[1]);
+	ck_assert_int_eq(WEXITSTATUS(reap(child)), 0);
+	close(go[0]);
+	close(go[1]);
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save), events++) {
+		xmlDocPtr doc = xmlReadMemory(line, (int)strlen(line), "event.xml", NULL, XML_PARSE_NONET);
+		char *id, *target;
+
+		ck_assert_msg(doc, "not XML: %s", line);
+		ck_assert_int_lt(events, 2);
+		id = xpath_string(doc, "string(/Event/System/EventID)");
+		target = xpath_string(doc, "string(/Event/EventData/Data[@Name='TargetFilename'])");
+		ck_assert_str_eq(id, file_ids[events]);
+		ck_assert_str_eq(target, path);
+		xmlFree(id);
+		xmlFree(target);
+		xmlFreeDoc(doc);
+	}
+	ck_assert_int_eq(events, 2);
+	free(out);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
 #define JOURNAL_SOCKET "/run/systemd/journal/socket"
 
-/* Where a journald runs, ask it; elsewhere (the sandbox, a bare VM) stand in
- * for it on its socket and look at what arrives. */
-static bool journal_has(int sock, pid_t pid)
+/* The journal entry of pid's exit with code 8, from a journald: it writes
+ * what it has queued before it syncs (journalctl --sync returns then). */
+static bool journald_has(pid_t pid)
 {
-	char want_pid[64], buf[65536];
+	char cmd[160];
 
-	snprintf(want_pid, sizeof(want_pid), "SYSMON_PID=%d\n", (int)pid);
-	if (sock < 0) {
-		char cmd[128];
+	ck_assert_int_eq(system("journalctl --sync"), 0);
+	snprintf(cmd, sizeof(cmd),
+		 "journalctl -q -o export SYSMON_EVENT=exit SYSMON_PID=%d | grep -q '^SYSMON_EXIT_CODE=8$'", (int)pid);
+	return system(cmd) == 0;
+}
 
-		snprintf(cmd, sizeof(cmd), "journalctl -q -o export SYSMON_EVENT=exit SYSMON_PID=%d | grep -q SYSMON_EXIT_CODE=8",
-			 (int)pid);
-		return system(cmd) == 0;
-	}
-	for (;;) {
-		struct pollfd pfd = { .fd = sock, .events = POLLIN };
-		ssize_t n;
+/* In journald's place on its socket: reads all that comes, as journald
+ * does (the daemon's sends wait while the socket's queue is full), and
+ * notes the exits with code 8 it sees, until the test's own marker. */
+struct fake_journal {
+	int sock;
+	pthread_t thread;
+	pid_t exits[64];
+	unsigned n_exits;   /* written by the thread until it returns */
+};
 
-		ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
-		n = recv(sock, buf, sizeof(buf) - 1, 0);
-		ck_assert_int_gt(n, 0);
+static void *fake_journal_main(void *arg)
+{
+	struct fake_journal *j = arg;
+	static char buf[1 << 17];
+	ssize_t n;
+
+	while ((n = recv(j->sock, buf, sizeof(buf) - 1, 0)) > 0) {
+		const char *pid;
+
 		buf[n] = 0;
-		if (strstr(buf, want_pid) && strstr(buf, "SYSMON_EVENT=exit\n"))
-			return strstr(buf, "SYSMON_EXIT_CODE=8\n") && strstr(buf, "MESSAGE=exit pid ");
+		if (strstr(buf, "FAKE_JOURNAL_MARKER=1\n"))
+			break;
+		if (strstr(buf, "SYSMON_EVENT=exit\n") && strstr(buf, "SYSMON_EXIT_CODE=8\n") &&
+		    strstr(buf, "MESSAGE=exit pid ") && (pid = strstr(buf, "SYSMON_PID=")) && j->n_exits < 64)
+			j->exits[j->n_exits++] = (pid_t)atoi(pid + strlen("SYSMON_PID="));
 	}
+	return NULL;
+}
+
+/* Whether the exit of pid was there: datagrams queue in order, so once the
+ * marker sent now is read, so is everything sent before. */
+static bool fake_journal_has(struct fake_journal *j, const struct sockaddr_un *addr, pid_t pid)
+{
+	static const char marker[] = "FAKE_JOURNAL_MARKER=1\n";
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(sendto(fd, marker, strlen(marker), 0, (const struct sockaddr *)addr, sizeof(*addr)),
+			 (ssize_t)strlen(marker));
+	close(fd);
+	ck_assert_int_eq(pthread_join(j->thread, NULL), 0);
+	for (unsigned i = 0; i < j->n_exits; i++)
+		if (j->exits[i] == pid)
+			return true;
+	return false;
 }
 
 static bool journald_listens(const struct sockaddr_un *addr)
@@ -259,36 +385,43 @@ static bool journald_listens(const struct sockaddr_un *addr)
 	return listens;
 }
 
+/* --journal: each record also goes to the journal, before readers get it.
+ * Where a journald runs, ask it; elsewhere (the sandbox, a bare VM) stand in
+ * for it on its socket and look at what arrived. */
 START_TEST(test_journal)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX, .sun_path = JOURNAL_SOCKET };
 	const char *args[] = { "--journal", NULL };
-	int sock = -1;
-	bool found = false;
+	_Alignas(8) unsigned char buf[256];
+	struct fake_journal fake = { .sock = -1 };
+	int fd;
+	bool found;
 	pid_t pid;
 
 	if (!journald_listens(&addr)) {
 		unlink(JOURNAL_SOCKET);   /* stale */
 		ck_assert_int_eq(system("mkdir -p /run/systemd/journal"), 0);
-		sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-		ck_assert_int_ge(sock, 0);
-		ck_assert_int_eq(bind(sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		fake.sock = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		ck_assert_int_ge(fake.sock, 0);
+		ck_assert_int_eq(bind(fake.sock, (struct sockaddr *)&addr, sizeof(addr)), 0);
+		ck_assert_int_eq(pthread_create(&fake.thread, NULL, fake_journal_main, &fake), 0);
 	}
 	daemon_start(&sysmond, "sysmon", args);
-	pid = spawn_as(0, 8);
+	fd = open_uid_reader(0, UID_A);
+	pid = spawn_as(UID_A, 8);
+	/* Delivered: the daemon sent the journal entry before. */
+	ck_assert_int_eq(read(fd, buf, sizeof(buf)), sizeof(struct sysmon_exit));
+	ck_assert_uint_eq(((struct sysmon_exit *)buf)->pid, pid);
 	reap(pid);
-	for (int i = 0; i < 50 && !found; i++) {
-		found = journal_has(sock, pid);
-		if (!found && sock < 0)
-			usleep(100000 * test_timeout_scale());
-	}
-	if (sock >= 0) {
-		close(sock);
+	found = fake.sock >= 0 ? fake_journal_has(&fake, &addr, pid) : journald_has(pid);
+	if (fake.sock >= 0) {
+		close(fake.sock);
 		unlink(JOURNAL_SOCKET);
 		rmdir("/run/systemd/journal");
 		rmdir("/run/systemd");   /* only if we made them: both fail when not empty */
 	}
 	ck_assert_msg(found, "no journal entry for the exit of %d", (int)pid);
+	close(fd);
 	ck_assert_int_eq(daemon_stop(&sysmond), 0);
 }
 END_TEST
@@ -303,6 +436,7 @@ int main(void)
 	tcase_add_test(tc, test_client_text_and_json);
 	tcase_add_test(tc, test_client_json_invalid_utf8);
 	tcase_add_test(tc, test_client_sysmon_xml);
+	tcase_add_test(tc, test_client_sysmon_xml_images_and_files);
 	tcase_add_test(tc, test_journal);
 	suite_add_tcase(s, tc);
 	return harness_run(s);

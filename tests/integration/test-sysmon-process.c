@@ -7,8 +7,10 @@
  * GUIDs differ after pid reuse; --source=proc flags what it could not read.
  */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
@@ -18,9 +20,12 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "sysmon-flush-holder.h"
 #include "sysmon-test.h"
 
 START_TEST(test_process_records)
@@ -347,12 +352,14 @@ START_TEST(test_nonzero_exit_filter)
 }
 END_TEST
 
-/* A process that exits at once still has its image and whole argv. */
+/* A process that exits at once still has its image and whole argv: with
+ * spaces, quotes, a newline, bytes that are not UTF-8, the longest kept,
+ * and one cut (flagged). */
 START_TEST(test_exits_at_once_complete)
 {
 	char image[PATH_MAX], unique[64];
-	const char *const argv[] = { "/bin/true", unique, "with space", "new\nline", "\xff\xfe", NULL };
-	static const size_t lengths[] = { 9, 0, 10, 8, 2 };
+	const char *const argv[] = { "/bin/true", unique, "with space", "\"quoted\" 'single'", "new\nline", "\xff\xfe", NULL };
+	static const size_t lengths[] = { 9, 0, 10, 17, 8, 2 };
 	const struct sysmon_exec *x;
 	struct record_log *l;
 	size_t want = 0;
@@ -377,6 +384,24 @@ START_TEST(test_exits_at_once_complete)
 		}
 		ck_assert_uint_eq(x->cmdline_length, want);
 	}
+	/* The longest argv kept whole, and one beyond it: cut to the
+	 * limit and flagged. "/bin/true" and its NUL are 10 bytes. */
+	for (int beyond = 0; beyond < 2; beyond++) {
+		static char arg[SYSMON_ARGV_MAX + 100];
+		size_t len = SYSMON_ARGV_MAX - 11 + (beyond ? 100 : 0);
+		const char *const long_argv[] = { "/bin/true", arg, NULL };
+
+		memset(arg, beyond ? 'B' : 'L', len);
+		arg[len] = '\0';
+		pid = spawn(long_argv);
+		reap(pid);
+		x = await_type(l, SYSMON_PROCESS_EXEC, pid);
+		ck_assert_uint_eq(x->flags & SYSMON_FLAGS_INCOMPLETE, 0);
+		ck_assert_uint_eq(!!(x->flags & SYSMON_FLAG_ARGV_TRUNCATED), beyond);
+		ck_assert_uint_eq(x->cmdline_length, SYSMON_ARGV_MAX);
+		ck_assert_mem_eq((const char *)x + x->cmdline_offset, "/bin/true", 10);
+		ck_assert_mem_eq((const char *)x + x->cmdline_offset + 10, arg, SYSMON_ARGV_MAX - 10);
+	}
 	free(l);
 	ck_assert_int_eq(daemon_stop(&sysmond), 0);
 }
@@ -394,8 +419,15 @@ START_TEST(test_guid_after_pid_reuse)
 	a = spawn_as(0, 0);
 	reap(a);
 	first = await_type(l, SYSMON_PROCESS_CREATE, a);
-	/* Start times have clock-tick resolution: let one pass. */
-	usleep(2 * 1000000 / (useconds_t)sysconf(_SC_CLK_TCK));
+	/* Start times have clock-tick resolution (CLOCK_BOOTTIME): the next
+	 * process must start in a later tick. */
+	{
+		uint64_t later = first->process.start_time + 1000000000ull / (uint64_t)sysconf(_SC_CLK_TCK);
+		struct timespec until = { (time_t)(later / 1000000000u), (long)(later % 1000000000u) };
+
+		while (clock_nanosleep(CLOCK_BOOTTIME, TIMER_ABSTIME, &until, NULL) == EINTR)
+			;
+	}
 	/* Other processes may take the pid first: try until ours gets it. */
 	while (b != a) {
 		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "we");
@@ -510,6 +542,200 @@ START_TEST(test_source_proc_flags)
 }
 END_TEST
 
+/* A thread of ours reading /proc/<pid>/stat: does the read wait while pid
+ * is inside its exec (Linux 6.18 takes the exec's lock there)? It either
+ * finishes or sleeps in the read. */
+struct stat_probe {
+	pid_t pid, tid;
+	bool done;
+};
+
+static void *stat_probe_main(void *arg)
+{
+	struct stat_probe *p = arg;
+	char path[64], buf[1024];
+	int fd;
+
+	__atomic_store_n(&p->tid, gettid(), __ATOMIC_RELEASE);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)p->pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)!read(fd, buf, sizeof(buf));
+		close(fd);
+	}
+	__atomic_store_n(&p->done, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static char thread_state(pid_t pid, pid_t tid)
+{
+	char path[96], buf[1024], state = '?';
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)pid, (int)tid);
+	f = fopen(path, "re");
+	if (f && fgets(buf, sizeof(buf), f) && strrchr(buf, ')'))
+		sscanf(strrchr(buf, ')') + 1, " %c", &state);
+	if (f)
+		fclose(f);
+	return state;
+}
+
+/* Is a thread of the daemon inside a read of /proc/<pid>/stat? Its syscall
+ * file names the read and the descriptor, its fd link the file. */
+static bool daemon_reads_stat_of(pid_t pid)
+{
+	char path[320], want[64], link[128];
+	struct dirent *de;
+	bool found = false;
+	DIR *d;
+
+	snprintf(want, sizeof(want), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)sysmond.pid);
+	d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	while (!found && (de = readdir(d))) {
+		long nr = -1;
+		unsigned long fd;
+		ssize_t n;
+		FILE *f;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)sysmond.pid, de->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%ld 0x%lx", &nr, &fd) == 2 && nr == SYS_read) {
+			snprintf(path, sizeof(path), "/proc/%d/fd/%lu", (int)sysmond.pid, fd);
+			n = readlink(path, link, sizeof(link) - 1);
+			found = n > 0 && (link[n] = 0, !strcmp(link, want));
+		}
+		fclose(f);
+	}
+	closedir(d);
+	return found;
+}
+
+/* Made before any reader, so that what it forks holds no descriptor of the
+ * device: on a byte on go it opens path close-on-exec and forks a child
+ * that becomes UID_A and execs /bin/true arg; it reports the child's pid,
+ * reaps it and exits with its exit code. */
+static pid_t exec_parent(int go[2], int report[2], const char *path, const char *arg)
+{
+	uid_t uid = UID_A;   /* the test's, not the child's */
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe2(go, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(report, O_CLOEXEC), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		int held, status;
+		pid_t child;
+
+		if (read(go[0], &c, 1) != 1 || (held = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			_exit(100);
+		child = fork();
+		if (child == 0) {
+			if (setgroups(0, NULL) < 0 || setresgid(uid, uid, uid) < 0 || setresuid(uid, uid, uid) < 0)
+				_exit(101);
+			execl("/bin/true", "/bin/true", arg, (char *)NULL);
+			_exit(127);
+		}
+		if (child < 0 || write(report[1], &child, sizeof(child)) != sizeof(child) ||
+		    waitpid(child, &status, 0) != child)
+			_exit(102);
+		_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 103);
+	}
+	return pid;
+}
+
+/* The daemon goes on while its proc source reads /proc of a process that
+ * is inside an exec: here one that waits for a flush held by the test
+ * (any FUSE file closed on exec does that; so would the device's own node
+ * on the fuse transport, whose flush only the daemon can answer). The
+ * daemon is stopped while the process is made, so it reads the process's
+ * /proc only once the process is inside its exec. It must then answer
+ * requests: another exec's flush of the device's node, a reader's ioctl;
+ * and once the exec goes on, the record is right or flagged. */
+START_TEST(test_proc_read_of_an_exec)
+{
+	const char *const args[] = { "--source=proc", NULL };
+	struct stat_probe probe = {};
+	struct flush_holder *holder = flush_holder_new();
+	int go[2], report[2], status;
+	char unique[64], image[PATH_MAX];
+	const struct sysmon_exec *x;
+	struct record_log *l;
+	pthread_t probe_thread;
+	pid_t parent, child, other;
+	bool waits;
+
+	snprintf(unique, sizeof(unique), "held-%d", (int)getpid());
+	ck_assert_ptr_nonnull(realpath("/bin/true", image));
+	start_sysmon_args(args);
+	parent = exec_parent(go, report, flush_holder_path(holder), unique);
+	l = log_new(open_reader(0));
+	set_filter(l->fd, SYSMON_TYPE_BIT(SYSMON_PROCESS_EXEC) | SYSMON_TYPE_BIT(SYSMON_PROCESS_EXIT), SYSMON_FILTER_UID,
+		   0, UID_A);
+
+	ck_assert_int_eq(kill(sysmond.pid, SIGSTOP), 0);
+	ck_assert_int_eq(waitpid(sysmond.pid, &status, WUNTRACED), sysmond.pid);
+	ck_assert(WIFSTOPPED(status));
+	ck_assert_int_eq(write(go[1], "g", 1), 1);
+	ck_assert_int_eq(read(report[0], &child, sizeof(child)), sizeof(child));
+	flush_holder_await(holder);
+	ck_assert_int_eq(kill(sysmond.pid, SIGCONT), 0);
+
+	/* Where reading its stat waits for the exec, wait until the daemon
+	 * is in that read. */
+	probe.pid = child;
+	ck_assert_int_eq(pthread_create(&probe_thread, NULL, stat_probe_main, &probe), 0);
+	while (!__atomic_load_n(&probe.done, __ATOMIC_ACQUIRE) &&
+	       (!__atomic_load_n(&probe.tid, __ATOMIC_ACQUIRE) || thread_state(getpid(), probe.tid) != 'D'))
+		usleep(1000);
+	waits = !__atomic_load_n(&probe.done, __ATOMIC_ACQUIRE);
+	while (waits && !daemon_reads_stat_of(child) && !__atomic_load_n(&probe.done, __ATOMIC_ACQUIRE))
+		usleep(1000);
+	fprintf(stderr, "/proc/<pid>/stat %s for an exec on this kernel\n", waits ? "waits" : "does not wait");
+
+	/* An exec that closes the device's node, and an ioctl: answered. */
+	other = fork();
+	ck_assert_int_ge(other, 0);
+	if (other == 0) {
+		if (open(sysmond.node, O_RDONLY | O_CLOEXEC) < 0)
+			_exit(1);
+		execl("/bin/true", "/bin/true", (char *)NULL);
+		_exit(127);
+	}
+	ck_assert_int_eq(WEXITSTATUS(reap(other)), 0);
+	get_stats(l->fd);
+
+	flush_holder_release(holder);
+	ck_assert_int_eq(WEXITSTATUS(reap(parent)), 0);
+	ck_assert_int_eq(pthread_join(probe_thread, NULL), 0);
+	x = at(l, await_record(l, SYSMON_PROCESS_EXEC, child));
+	if (x->flags & SYSMON_FLAG_ARGV_MISSING)
+		ck_assert_uint_eq(x->cmdline_length, 0);
+	else {
+		ck_assert_uint_eq(x->cmdline_length, strlen("/bin/true") + 1 + strlen(unique) + 1);
+		ck_assert_str_eq((const char *)x + x->cmdline_offset + strlen("/bin/true") + 1, unique);
+	}
+	if (!(x->flags & SYSMON_FLAG_IMAGE_MISSING))
+		ck_assert_str_eq((const char *)x + x->image_offset, image);
+	await_record(l, SYSMON_PROCESS_EXIT, child);
+	free(l);
+	close(go[0]);
+	close(go[1]);
+	close(report[0]);
+	close(report[1]);
+	flush_holder_free(holder);
+	ck_assert_int_eq(daemon_stop(&sysmond), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("sysmon-process");
@@ -525,6 +751,7 @@ int main(void)
 	tcase_add_test(tc, test_exits_at_once_complete);
 	tcase_add_test(tc, test_guid_after_pid_reuse);
 	tcase_add_test(tc, test_source_proc_flags);
+	tcase_add_test(tc, test_proc_read_of_an_exec);
 	suite_add_tcase(s, tc);
 	return harness_run(s);
 }

@@ -173,10 +173,9 @@ START_TEST(test_slow_reader_exact_loss)
 			pids[b * BATCH + i] = spawn_as(UID_A, 0);
 		/* The fast reader keeps up: it reads every batch. */
 		while (seen < (unsigned)(b + 1) * BATCH) {
-			struct pollfd pfd = { .fd = fast, .events = POLLIN };
 			ssize_t n;
 
-			ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
+			await_readable(fast);
 			n = read(fast, buf, sizeof(buf));
 			ck_assert_int_gt(n, 0);
 			for (ssize_t off = 0; off < n; off += ((struct sysmon_header *)(buf + off))->size) {
@@ -310,7 +309,7 @@ START_TEST(test_blocking_read)
 	start_sysmon(NULL);
 	br.fd = open_uid_reader(0, UID_A);
 	ck_assert_int_eq(pthread_create(&t, NULL, blocked_read_main, &br), 0);
-	await_blocked(&br);
+	daemon_wait_waiting(&sysmond, 1);
 	pid = spawn_as(UID_A, 9);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(br.n, sizeof(struct sysmon_exit));
@@ -337,11 +336,12 @@ START_TEST(test_poll_and_epoll)
 	ck_assert_int_ge(ep, 0);
 	ck_assert_int_eq(epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev), 0);
 	pfd = (struct pollfd){ .fd = fd, .events = POLLIN };
-	ck_assert_int_eq(poll(&pfd, 1, 100), 0);
-	ck_assert_int_eq(epoll_wait(ep, &out, 1, 100), 0);
+	/* Nothing now (nothing of UID_A's happened). */
+	ck_assert_int_eq(poll(&pfd, 1, 0), 0);
+	ck_assert_int_eq(epoll_wait(ep, &out, 1, 0), 0);
 
 	pid = spawn_as(UID_A, 0);
-	ck_assert_int_eq(epoll_wait(ep, &out, 1, timeout_ms()), 1);
+	ck_assert_int_eq(epoll_wait(ep, &out, 1, -1), 1);
 	ck_assert(out.events & EPOLLIN);
 	ck_assert_int_eq(poll(&pfd, 1, 0), 1);
 	ck_assert(pfd.revents & POLLIN);
@@ -352,7 +352,7 @@ START_TEST(test_poll_and_epoll)
 	reap(pid);
 	pid = spawn_as(UID_A, 0);
 	reap(pid);
-	ck_assert_int_eq(epoll_wait(ep, &out, 1, timeout_ms()), 1);
+	ck_assert_int_eq(epoll_wait(ep, &out, 1, -1), 1);
 	ck_assert_int_eq(read(fd, buf, sizeof(buf)), sizeof(struct sysmon_exit));
 	ck_assert_uint_eq(((struct sysmon_exit *)buf)->pid, pid);
 	ck_assert_uint_eq(((struct sysmon_exit *)buf)->uid, UID_A);
@@ -396,7 +396,7 @@ START_TEST(test_eventfd)
 
 	pid = spawn_as(UID_A, 0);
 	pfd = (struct pollfd){ .fd = efd, .events = POLLIN };
-	ck_assert_int_eq(poll(&pfd, 1, timeout_ms()), 1);
+	ck_assert_int_eq(poll(&pfd, 1, -1), 1);
 	ck_assert_int_eq(read(efd, &value, sizeof(value)), sizeof(value));
 	ck_assert_uint_ge(value, 1);
 	{
@@ -428,7 +428,7 @@ START_TEST(test_signal_interrupts_read)
 	start_sysmon(NULL);
 	br.fd = open_uid_reader(0, UID_A);
 	ck_assert_int_eq(pthread_create(&t, NULL, blocked_read_main, &br), 0);
-	await_blocked(&br);
+	daemon_wait_waiting(&sysmond, 1);
 	ck_assert_int_eq(pthread_kill(t, SIGUSR1), 0);
 	ck_assert_int_eq(pthread_join(t, NULL), 0);
 	ck_assert_int_eq(br.n, -1);
@@ -457,7 +457,7 @@ START_TEST(test_pthread_cancel_blocked_read)
 	start_sysmon(NULL);
 	br.fd = open_uid_reader(0, UID_A);
 	ck_assert_int_eq(pthread_create(&t, NULL, blocked_read_main, &br), 0);
-	await_blocked(&br);
+	daemon_wait_waiting(&sysmond, 1);
 	ck_assert_int_eq(pthread_cancel(t), 0);
 	ck_assert_int_eq(pthread_join(t, &ret), 0);
 	ck_assert_ptr_eq(ret, PTHREAD_CANCELED);
@@ -471,24 +471,6 @@ START_TEST(test_pthread_cancel_blocked_read)
 	ck_assert_int_eq(daemon_stop(&sysmond), 0);
 }
 END_TEST
-
-/* Until process pid sits in read(2) (its /proc syscall file says so). */
-static void await_process_in_read(pid_t pid)
-{
-	char path[64], buf[256];
-
-	snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
-	for (;;) {
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, buf, sizeof(buf) - 1) : -1;
-
-		if (fd >= 0)
-			close(fd);
-		if (n > 0 && !strncmp(buf, "0 ", 2))
-			return;
-		usleep(1000);
-	}
-}
 
 START_TEST(test_killed_blocked_reader)
 {
@@ -510,12 +492,13 @@ START_TEST(test_killed_blocked_reader)
 		_exit(1);
 	}
 	/* Killed while its read is parked in the daemon. */
-	daemon_wait_clients(&sysmond, 1);
-	await_process_in_read(reader);
+	daemon_wait_waiting(&sysmond, 1);
 	ck_assert_int_eq(kill(reader, SIGKILL), 0);
 	ck_assert(WIFSIGNALED(reap(reader)));
 
+	/* Its read answered, its file released. */
 	ck_assert(daemon_alive(&sysmond));
+	daemon_wait_waiting(&sysmond, 0);
 	daemon_wait_clients(&sysmond, 0);
 	fd = open_uid_reader(0, UID_A);
 	ck_assert_int_eq(ioctl(fd, CUSEKIT_IOC_GET_INFO, &info), 0);
