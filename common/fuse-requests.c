@@ -84,6 +84,10 @@ void fuse_requests_open(fuse_req_t req, struct fuse_file_info *fi)
 	fi->fh = (uintptr_t)c;
 	fi->direct_io = 1;
 	fi->nonseekable = 1;
+	/* No FLUSH on close (the fuse transport sends one; CUSE does not):
+	 * devices keep nothing to flush, and a close, even an exec's of a
+	 * close-on-exec fd, must never wait on the daemon. */
+	fi->noflush = 1;
 	/* The opener died before the answer reached it: the kernel will send
 	 * no release for this file, so release it here. */
 	if (fuse_reply_open(req, fi) == -ENOENT)
