@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "bpf-log.h"
 #include "log.h"
 #include "lsm.h"
 /* After lsm.h: the skeleton names struct lsm_file_key. */
@@ -25,18 +26,6 @@ struct lsm {
 	void *userdata;
 	bool self_testing;      /* drop the reports of our own tests */
 };
-
-static int libbpf_log(enum libbpf_print_level level, const char *format, va_list args)
-{
-	char line[512];
-
-	if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), format, args);
-	line[strcspn(line, "\n")] = '\0';
-	log_full_errno(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, 0, "%s", line);
-	return 0;
-}
 
 /* The kernel's list of active LSMs, when securityfs is mounted: a fast,
  * clear answer before trying anything. */
@@ -91,7 +80,7 @@ int lsm_new(sd_event *e, const struct lsm_capacity *capacity, lsm_event_fn fn, v
 	struct kprotect_bpf *skel;
 	int r;
 
-	libbpf_set_print(libbpf_log);
+	cusekit_bpf_log_setup();
 	if (bpf_lsm_listed() == 0)
 		return -EOPNOTSUPP;
 

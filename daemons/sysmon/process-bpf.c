@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bpf-log.h"
 #include "log.h"
 #include "macro.h"
 #include "process-bpf-event.h"
@@ -22,18 +23,6 @@ struct sm_bpf {
 	struct sm_sink *sink;
 	uint64_t lost_reported;
 };
-
-static int libbpf_log(enum libbpf_print_level level, const char *format, va_list args)
-{
-	char line[512];
-
-	if (level == LIBBPF_DEBUG && log_get_max_level() < LOG_DEBUG)
-		return 0;
-	vsnprintf(line, sizeof(line), format, args);
-	line[strcspn(line, "\n")] = '\0';
-	log_full_errno(level == LIBBPF_WARN ? LOG_WARNING : LOG_DEBUG, 0, "%s", line);
-	return 0;
-}
 
 static void process_id(const struct sm_bpf *b, struct sysmon_process_id *id, uint32_t pid, uint64_t start_time)
 {
@@ -189,7 +178,7 @@ int sm_bpf_new(sd_event *e, struct sm_sink *sink, struct sm_bpf **ret)
 	long tick = sysconf(_SC_CLK_TCK);
 	int r, cpus;
 
-	libbpf_set_print(libbpf_log);
+	cusekit_bpf_log_setup();
 	cpus = libbpf_num_possible_cpus();
 	if (cpus < 0)
 		return cpus;
