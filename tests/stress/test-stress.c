@@ -426,23 +426,32 @@ END_TEST
 
 static void teardown(void) { daemon_cleanup(&daemond); }
 
+/* test-stress DEVICE...: each device in turn. */
 int main(int argc, char *argv[])
 {
-	Suite *s = suite_create("stress");
-	TCase *tc = tcase_create("baseline");
 	const char *e;
+	int status = EXIT_SUCCESS;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s DEVICE\n", argv[0]);
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s DEVICE...\n", argv[0]);
 		return EXIT_FAILURE;
 	}
-	device = argv[1];
 	if ((e = getenv("CUSEKIT_STRESS_CLIENTS")))
 		n_clients = (unsigned)atoi(e);
 	if ((e = getenv("CUSEKIT_STRESS_ROUNDS")))
 		n_rounds = (unsigned)atoi(e);
-	tcase_add_checked_fixture(tc, NULL, teardown);
-	tcase_add_test(tc, test_back_to_baseline);
-	suite_add_tcase(s, tc);
-	return harness_run(s);
+	for (int i = 1; i < argc; i++) {
+		Suite *s = suite_create(argv[i]);
+		TCase *tc = tcase_create("baseline");
+
+		device = argv[i];
+		/* A bound that turns a hang into a failure; meson's is lower. */
+		tcase_set_timeout(tc, 900 * test_timeout_scale());
+		tcase_add_checked_fixture(tc, NULL, teardown);
+		tcase_add_test(tc, test_back_to_baseline);
+		suite_add_tcase(s, tc);
+		if (harness_run(s) != EXIT_SUCCESS)
+			status = EXIT_FAILURE;
+	}
+	return status;
 }
