@@ -66,16 +66,15 @@ struct sample {
 };
 
 /* A descriptor sysmond holds only while it handles one fanotify event: a
- * file another program just executed, anywhere on the machine. It is
- * closed in the same turn of the loop it was read in, so the daemon holds
- * it only between two samples by chance: such fds are not counted. Every
- * file the daemon itself keeps open lies in its scratch directory. */
+ * file another program just executed, anywhere on the machine (perhaps
+ * deleted since). It is closed in the same turn of the loop it was read in,
+ * so the daemon holds it only between two samples by chance: such fds are
+ * not counted. Every file a daemon keeps open lies in its scratch directory,
+ * /dev (the fuse or cuse channel, /dev/null) or /proc (a boost's thread). */
 static bool transient_event_fd(const char *target)
 {
-	struct stat st;
-
-	return target[0] == '/' && strncmp(target, daemond.dir, strlen(daemond.dir)) != 0 && stat(target, &st) == 0 &&
-	       S_ISREG(st.st_mode);
+	return target[0] == '/' && strncmp(target, daemond.dir, strlen(daemond.dir)) != 0 &&
+	       strncmp(target, "/dev/", 5) != 0 && strncmp(target, "/proc/", 6) != 0;
 }
 
 static unsigned count_fds(pid_t pid)
