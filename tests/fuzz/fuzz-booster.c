@@ -74,8 +74,14 @@ static void helper_start(struct helper *h)
 		;
 }
 
+static void set_nice(pid_t tid, int nice);
+
 static void helper_stop(struct helper *h)
 {
+	/* A helper the input left at SCHED_IDLE or nice 19 would wait for an
+	 * idle CPU to exit (tens of ms on a busy machine). The daemon never
+	 * looks at a dead thread's settings: it sees the thread gone first. */
+	set_nice(h->tid, 0);
 	if (write(h->quit[1], "q", 1) != 1 || pthread_join(h->thread, NULL) != 0)
 		abort();
 	close(h->quit[0]);
@@ -101,9 +107,12 @@ static int setup(const char *scratch)
 	return 0;
 }
 
+/* 0 stays 0 (no thread): the zeros that pad a large write beyond the
+ * input's bytes end it at the first padding record, instead of changing a
+ * helper 131072 times per input. */
 static uint32_t map_tid(uint32_t tid)
 {
-	if (tid > pid_max)
+	if (tid == 0 || tid > pid_max)
 		return tid;
 	switch (tid % 5) {
 	case 3:
