@@ -31,19 +31,25 @@
 
 extern const struct cusekit_device_ops kprotect_device;
 
-static const char *const small[] = { "--capacity=2", "--exec-capacity=2", NULL };
-static const char *const usual[] = { NULL };
-static const char *const *const configs[] = { small, usual, NULL };
+/* The rules files: a scratch directory's (setup() names it). */
+static char rules_arg[400];
+static const char *const small[] = { "--capacity=2", "--exec-capacity=2", "--exe-capacity=2", rules_arg, NULL };
+static const char *const usual[] = { rules_arg, NULL };
+static const char *const fallback[] = { "--exec-guard=fanotify", "--mode=permissive", rules_arg, NULL };
+static const char *const *const configs[] = { small, usual, fallback, NULL };
 
 static const unsigned ioctls[] = {
 	KPROTECT_IOC_ADD_PIDS, KPROTECT_IOC_REMOVE_PIDS, KPROTECT_IOC_CLEAR, KPROTECT_IOC_LIST,
-	KPROTECT_IOC_DENY_EXEC, KPROTECT_IOC_ALLOW_EXEC, KPROTECT_IOC_LIST_EXEC, KPROTECT_IOC_GET_STATUS, 0,
+	KPROTECT_IOC_DENY_EXEC, KPROTECT_IOC_ALLOW_EXEC, KPROTECT_IOC_LIST_EXEC, KPROTECT_IOC_GET_STATUS,
+	KPROTECT_IOC_ADD_EXE, KPROTECT_IOC_REMOVE_EXE, KPROTECT_IOC_LIST_EXE, KPROTECT_IOC_SET_MODE,
+	KPROTECT_IOC_CHECK_RULES, 0,
 };
 
 static const char *const groups[] = { "cusekit-admin", NULL };
 
 static char exec_dir[300];
-static const char *const names[] = { "a", "b", "link-a", "sym-a", "fifo", "dir", "dangling", "missing", "" };
+static const char *const names[] = { "a", "b", "link-a", "sym-a", "fifo", "dir", "dangling", "missing",
+				      "10-fuzz.rules", "" };
 static uint32_t pids[6];
 
 static void path_of(char *buf, size_t size, const char *name)
@@ -79,11 +85,20 @@ static int setup(const char *scratch)
 {
 	char p[400], target[400];
 	pid_t child;
+	FILE *f;
 
 
 	snprintf(exec_dir, sizeof(exec_dir), "%s/exec", scratch);
 	if (mkdir(exec_dir, 0755) < 0 || make_files() < 0)
 		return -1;
+	/* A rules file among the scratch files, for CHECK_RULES and starts. */
+	snprintf(rules_arg, sizeof(rules_arg), "--rules-dir=%s", exec_dir);
+	path_of(p, sizeof(p), "10-fuzz.rules");
+	f = fopen(p, "we");
+	if (!f)
+		return -1;
+	fprintf(f, "# a rule, a bad line\ndeny-exec %s/b\nfrobnicate\n", exec_dir);
+	fclose(f);
 	path_of(p, sizeof(p), "sym-a");
 	path_of(target, sizeof(target), "a");
 	if (symlink(target, p) < 0)
@@ -140,14 +155,14 @@ static void fix_pids(struct kprotect_pids *p, bool tame)
 }
 
 /* Absolute paths name scratch files only. */
-static void fix_path(struct kprotect_path *p)
+static void fix_path(char *path, size_t size)
 {
-	uint8_t which = (uint8_t)p->path[1];
+	uint8_t which = (uint8_t)path[1];
 
-	if (p->path[0] != '/' || !memchr(p->path, '\0', sizeof(p->path)))
+	if (path[0] != '/' || !memchr(path, '\0', size))
 		return;
-	memset(p->path, 0, sizeof(p->path));
-	path_of(p->path, sizeof(p->path), names[which % ELEMENTSOF(names)]);
+	memset(path, 0, size);
+	path_of(path, size, names[which % ELEMENTSOF(names)]);
 }
 
 static void fix_ioctl(unsigned cmd, void *in, size_t size, bool tame)
@@ -160,16 +175,23 @@ static void fix_ioctl(unsigned cmd, void *in, size_t size, bool tame)
 		break;
 	case KPROTECT_IOC_DENY_EXEC:
 	case KPROTECT_IOC_ALLOW_EXEC:
+	case KPROTECT_IOC_ADD_EXE:
+	case KPROTECT_IOC_REMOVE_EXE:
 		if (size == sizeof(struct kprotect_path))
-			fix_path(in);
+			fix_path(((struct kprotect_path *)in)->path, sizeof(((struct kprotect_path *)in)->path));
+		break;
+	case KPROTECT_IOC_CHECK_RULES:
+		if (size == sizeof(struct kprotect_check))
+			fix_path(((struct kprotect_check *)in)->path, sizeof(((struct kprotect_check *)in)->path));
 		break;
 	case KPROTECT_IOC_LIST:
 		if (tame && size == sizeof(struct kprotect_pid_list))
 			((struct kprotect_pid_list *)in)->offset %= 70;
 		break;
 	case KPROTECT_IOC_LIST_EXEC:
-		if (tame && size == sizeof(struct kprotect_exec_list))
-			((struct kprotect_exec_list *)in)->offset %= 8;
+	case KPROTECT_IOC_LIST_EXE:
+		if (tame && size == sizeof(struct kprotect_file_list))
+			((struct kprotect_file_list *)in)->offset %= 8;
 		break;
 	}
 }
