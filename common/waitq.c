@@ -53,6 +53,19 @@ int cusekit_park(struct cusekit_waitq *q, struct cusekit_request *req)
 	return CUSEKIT_PARKED;
 }
 
+ssize_t cusekit_answer_or_park(struct cusekit_waitq *q, struct cusekit_request *req)
+{
+	if (cusekit_waitq_empty(q)) {
+		ssize_t r = q->ops->try_answer(q, req);
+
+		if (r != -EAGAIN)
+			return r;
+	}
+	if (cusekit_request_nonblock(req))
+		return -EAGAIN;
+	return cusekit_park(q, req);
+}
+
 void request_unpark(struct cusekit_request *req)
 {
 	/* No need to unregister the interrupt callback: answering removes the

@@ -43,6 +43,10 @@ void cusekit_waitq_init(struct cusekit_waitq *q, const struct cusekit_waitq_ops 
 /* Park req at the end of q: returns CUSEKIT_PARKED, or -EINTR when the
  * caller was interrupted already, or -ENOMEM. Return it from the handler. */
 int cusekit_park(struct cusekit_waitq *q, struct cusekit_request *req);
+/* A request in its turn: answered now by q's try_answer when none waits
+ * ahead of it in q (nobody overtakes a waiting caller); otherwise -EAGAIN
+ * to a nonblocking caller, or parked. Return it from the handler. */
+ssize_t cusekit_answer_or_park(struct cusekit_waitq *q, struct cusekit_request *req);
 /* Answer parked requests in order while try_answer has a result for them.
  * Returns how many were answered. */
 unsigned cusekit_waitq_run(struct cusekit_waitq *q);

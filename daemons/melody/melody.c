@@ -118,7 +118,6 @@ static ssize_t melody_write(struct cusekit_client *c, struct cusekit_request *re
 {
 	struct melody *m = cusekit_client_userdata(c);
 	size_t n = size / sizeof(struct melody_note);
-	ssize_t r = -EAGAIN;
 
 	if (size == 0 || size % sizeof(struct melody_note) || n > m->capacity)
 		return -EINVAL;
@@ -130,11 +129,7 @@ static ssize_t melody_write(struct cusekit_client *c, struct cusekit_request *re
 			return -EINVAL;
 	}
 	/* Nobody overtakes a waiting writer. */
-	if (cusekit_waitq_empty(&m->writers))
-		r = melody_accept(m, buf, size);
-	if (r != -EAGAIN || cusekit_request_nonblock(req))
-		return r;
-	return cusekit_park(&m->writers, req);
+	return cusekit_answer_or_park(&m->writers, req);
 }
 
 static unsigned melody_poll(struct cusekit_client *c)

@@ -50,18 +50,9 @@ static const struct cusekit_waitq_ops reads_ops = { .try_answer = try_answer };
 
 ssize_t reader_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
 {
-	struct reader *rd = reader_of(c);
-	ssize_t r = -EAGAIN;
-
-	/* Earlier blocked reads go first. */
-	if (cusekit_waitq_empty(&rd->reads))
-		r = reader_fill(rd, req);
-	if (r != -EAGAIN)
-		return r;
-	if (cusekit_request_nonblock(req))
-		return -EAGAIN;
-	/* Interrupted: the framework answers EINTR; the records stay queued. */
-	return cusekit_park(&rd->reads, req);
+	/* Interrupted while parked: the framework answers EINTR; the records
+	 * stay queued. */
+	return cusekit_answer_or_park(&reader_of(c)->reads, req);
 }
 
 void reader_read_done(struct cusekit_client *c, size_t bytes, bool delivered)

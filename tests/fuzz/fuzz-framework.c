@@ -72,14 +72,7 @@ static ssize_t reader_try(struct cusekit_waitq *q, struct cusekit_request *req)
 
 static ssize_t probe_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
 {
-	struct probe *p = probe_of(c);
-	ssize_t r = -EAGAIN;
-
-	if (cusekit_waitq_empty(&p->readers))
-		r = probe_take(p, req, size);
-	if (r != -EAGAIN || cusekit_request_nonblock(req))
-		return r;
-	return cusekit_park(&p->readers, req);
+	return cusekit_answer_or_park(&probe_of(c)->readers, req);
 }
 
 static void probe_read_done(struct cusekit_client *c, size_t bytes, bool delivered)
@@ -117,14 +110,11 @@ static void writer_left(struct cusekit_waitq *q) { probe_changed(q->userdata); }
 static ssize_t probe_write(struct cusekit_client *c, struct cusekit_request *req, const void *buf, size_t size)
 {
 	struct probe *p = probe_of(c);
-	ssize_t r = -EAGAIN;
+	ssize_t r;
 
 	if (size > PROBE_CAPACITY)
 		return -EFBIG;
-	if (cusekit_waitq_empty(&p->writers))
-		r = probe_put(p, buf, size);
-	if (r == -EAGAIN && !cusekit_request_nonblock(req))
-		return cusekit_park(&p->writers, req);
+	r = cusekit_answer_or_park(&p->writers, req);
 	if (r > 0)
 		probe_changed(p);
 	return r;

@@ -51,14 +51,8 @@ static ssize_t reader_try(struct cusekit_waitq *q, struct cusekit_request *req)
 static ssize_t mailbox_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
 {
 	struct mailbox *m = cusekit_client_userdata(c);
-	ssize_t r = -EAGAIN;
 
-	/* Earlier waiting readers go first. */
-	if (cusekit_waitq_empty(&m->readers))
-		r = mailbox_take(m, req, size);
-	if (r != -EAGAIN || cusekit_request_nonblock(req))
-		return r;
-	return cusekit_park(&m->readers, req);
+	return cusekit_answer_or_park(&m->readers, req);
 }
 
 /* A reader that was gone by the time its answer came loses nothing. */

@@ -89,13 +89,8 @@ static void probe_release(struct cusekit_client *c) { event('r'); }
 static ssize_t probe_read(struct cusekit_client *c, struct cusekit_request *req, size_t size)
 {
 	struct probe *p = cusekit_client_userdata(c);
-	ssize_t r = -EAGAIN;
 
-	if (cusekit_waitq_empty(&p->readers))
-		r = probe_take(p, req, size);
-	if (r != -EAGAIN || cusekit_request_nonblock(req))
-		return r;
-	return cusekit_park(&p->readers, req);
+	return cusekit_answer_or_park(&p->readers, req);
 }
 
 static void probe_read_done(struct cusekit_client *c, size_t bytes, bool delivered)
