@@ -96,6 +96,16 @@ unsigned device_poll(struct cusekit_device *d, struct cusekit_client *c, void *p
 
 /* Open and release */
 
+static unsigned opens_by(struct cusekit_device *d, uid_t uid)
+{
+	struct list_node *i;
+	unsigned n = 0;
+
+	list_for_each(i, &d->clients)
+		n += list_entry(i, struct cusekit_client, link)->opener.uid == uid;
+	return n;
+}
+
 int device_open(struct cusekit_device *d, void *handle, int flags, struct cusekit_client **ret)
 {
 	struct cusekit_request req = request_new(d, handle, NULL, REQUEST_OPEN, flags & O_NONBLOCK);
@@ -104,6 +114,11 @@ int device_open(struct cusekit_device *d, void *handle, int flags, struct cuseki
 
 	if (d->stopping)
 		return -ENODEV;
+	if (req.caller.uid != 0 && opens_by(d, req.caller.uid) >= d->settings.max_opens_per_user) {
+		log_debug("Open by pid %d uid %u refused: %u files open by that user.", (int)req.caller.pid,
+			  (unsigned)req.caller.uid, d->settings.max_opens_per_user);
+		return -EMFILE;
+	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
 		return -ENOMEM;

@@ -10,6 +10,7 @@
 
 #include "log.h"
 #include "options.h"
+#include "parse.h"
 
 /* Where meson installs the default settings files. State lives where
  * systemd's StateDirectory= puts it, whatever the prefix. */
@@ -22,6 +23,7 @@ enum {
 	ARG_FUSE_DIR,
 	ARG_STATE_DIR,
 	ARG_CONFIG,
+	ARG_MAX_OPENS_PER_USER,
 	ARG_VERSION,
 	ARG_DEVICE, /* device options: ARG_DEVICE + index */
 };
@@ -32,6 +34,7 @@ static const struct option common_options[] = {
 	{ "fuse-dir", required_argument, NULL, ARG_FUSE_DIR },
 	{ "state-dir", required_argument, NULL, ARG_STATE_DIR },
 	{ "config", required_argument, NULL, ARG_CONFIG },
+	{ "max-opens-per-user", required_argument, NULL, ARG_MAX_OPENS_PER_USER },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
 	{ "version", no_argument, NULL, ARG_VERSION },
@@ -102,6 +105,14 @@ static int apply(int key, const char *value, const struct cusekit_device_ops *op
 		return value[0] == '/' ? set_string(&s->state_dir, value) : -EINVAL;
 	case ARG_CONFIG:
 		return set_string(&s->config, value);
+	case ARG_MAX_OPENS_PER_USER: {
+		long long n;
+		int r = cusekit_parse_integer(value, 1, 1 << 20, &n);
+
+		if (r >= 0)
+			s->max_opens_per_user = (unsigned)n;
+		return r;
+	}
 	case 'v':
 		s->log_level = LOG_DEBUG;
 		return 0;
@@ -193,10 +204,11 @@ static void help(const char *program, const struct cusekit_device_ops *ops)
 	       "      --fuse-dir=DIR        fuse transport: serve DIR/NAME (default: " CUSEKIT_FUSE_DIR ")\n"
 	       "      --state-dir=DIR       where state is kept (default: $STATE_DIRECTORY or " STATE_DIR "/%s)\n"
 	       "      --config=FILE         settings file (default: " CONFIG_DIR "/%s.conf if present)\n"
+	       "      --max-opens-per-user=N  files one user but root may hold open (default: %u)\n"
 	       "  -v, --verbose             log debug messages\n"
 	       "  -h, --help                show this help\n"
 	       "      --version             show the version\n",
-	       program, ops->description, ops->name, ops->name, ops->name);
+	       program, ops->description, ops->name, ops->name, ops->name, CUSEKIT_MAX_OPENS_PER_USER);
 	for (size_t i = 0; i < device_option_count(ops); i++)
 		printf("      --%s%s%s\n", ops->options[i].name, ops->options[i].has_arg ? "=" : "",
 		       ops->options[i].help);
@@ -209,6 +221,8 @@ static int defaults(const struct cusekit_device_ops *ops, struct cusekit_setting
 	int r = 0;
 
 	s->log_level = LOG_INFO;
+	if (!s->max_opens_per_user)
+		s->max_opens_per_user = CUSEKIT_MAX_OPENS_PER_USER;
 	if (!s->name)
 		r = set_string(&s->name, ops->name);
 	if (r >= 0 && !s->fuse_dir)

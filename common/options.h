@@ -23,7 +23,13 @@ struct cusekit_settings {
 	char *state_dir;
 	char *config;      /* NULL: <config dir>/<device>.conf if it exists */
 	int log_level;
+	/* Files one user other than root may hold open on the node; the next
+	 * open fails with EMFILE. Each costs the daemon memory, and without a
+	 * bound one user's many processes could make it grow without end. */
+	unsigned max_opens_per_user;
 };
+
+#define CUSEKIT_MAX_OPENS_PER_USER 1024
 
 void cusekit_settings_done(struct cusekit_settings *s);
 

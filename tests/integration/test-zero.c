@@ -230,6 +230,70 @@ START_TEST(test_get_info_counts_clients)
 }
 END_TEST
 
+/* nobody opens the node n times and holds the files until told (to_child
+ * closed): exits 0 when the first `allowed` opens succeeded and the rest
+ * failed with EMFILE. A byte on from_child says the opens are done. */
+static pid_t open_as_nobody(unsigned n, unsigned allowed, const int to_child[2], const int from_child[2])
+{
+	pid_t pid = fork_as(65534, 65534, NULL, 0);
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		char done = 0;
+
+		close(to_child[1]);
+		close(from_child[0]);
+		for (unsigned i = 0; i < n; i++) {
+			int fd = open(zerod.node, O_RDONLY);
+
+			if ((i < allowed) != (fd >= 0) || (fd < 0 && errno != EMFILE))
+				_exit(1 + (int)i);
+		}
+		_exit(write(from_child[1], &done, 1) == 1 && read(to_child[0], &done, 1) >= 0 ? 0 : 100);
+	}
+	return pid;
+}
+
+/* open_as_nobody(3, 2), and while nobody holds its two, root opens four:
+ * root has no bound. Returns when every file is released. */
+static void nobody_opens_two_of_three(void)
+{
+	int to_child[2], from_child[2], fds[4], status;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(to_child), 0);
+	ck_assert_int_eq(pipe(from_child), 0);
+	pid = open_as_nobody(3, 2, to_child, from_child);
+	close(to_child[0]);
+	close(from_child[1]);
+	ck_assert_int_eq(read(from_child[0], &c, 1), 1);
+	for (unsigned i = 0; i < 4; i++)
+		fds[i] = daemon_open(&zerod, O_RDONLY);
+	daemon_wait_clients(&zerod, 2 + 4);
+	close(to_child[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0, "nobody's opens: status %d", status);
+	close(from_child[0]);
+	for (unsigned i = 0; i < 4; i++)
+		close(fds[i]);
+	/* nobody's files went with it, root's with the closes. */
+	daemon_wait_clients(&zerod, 0);
+}
+
+/* One user's open files are bounded (max-opens-per-user), root's are not,
+ * and what the user closes (here by dying) is theirs to open again. */
+START_TEST(test_opens_per_user)
+{
+	const char *const args[] = { "--max-opens-per-user=2", NULL };
+
+	daemon_start(&zerod, "zero", args);
+	nobody_opens_two_of_three();
+	nobody_opens_two_of_three();
+	ck_assert_int_eq(daemon_stop(&zerod), 0);
+}
+END_TEST
+
 /* Unknown commands and wrong-sized variants of known ones fail alone. */
 START_TEST(test_bad_ioctls)
 {
@@ -512,6 +576,7 @@ int main(void)
 	tcase_add_test(tc, test_concurrent_exact);
 	tcase_add_test(tc, test_clear_stats);
 	tcase_add_test(tc, test_get_info_counts_clients);
+	tcase_add_test(tc, test_opens_per_user);
 	tcase_add_test(tc, test_bad_ioctls);
 	tcase_add_test(tc, test_persist_across_restart);
 	tcase_add_test(tc, test_odd_state_starts_from_zero);

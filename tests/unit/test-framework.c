@@ -446,6 +446,34 @@ START_TEST(test_callers_and_groups)
 }
 END_TEST
 
+/* What one user may hold open is bounded; root is not, and a release gives
+ * the user's turn back. */
+START_TEST(test_opens_per_user)
+{
+	char *argv[] = { "probe", "--state-dir=/nonexistent", "--max-opens-per-user=3", NULL };
+	struct cusekit_client *c[3], *other;
+	struct fake_request rq;
+
+	device_free(d);
+	ck_assert_int_eq(fake_device_start(&probe_device, 3, argv, &d), 0);
+	probe = cusekit_device_userdata(d);
+	for (unsigned i = 0; i < 3; i++)
+		c[i] = open_as(1000);
+	fake_request_init(&rq, 100, 1000, 1000);
+	ck_assert_int_eq(device_open(d, &rq, O_RDWR, &other), -EMFILE);
+	ck_assert_uint_eq(d->clients_open, 3);
+	/* Each user has a bound of their own. */
+	for (unsigned i = 0; i < 3; i++)
+		open_as(1001);
+	for (unsigned i = 0; i < 5; i++)
+		open_as(0);
+	device_release(d, c[1]);
+	open_as(1000);
+	ck_assert_int_eq(device_open(d, &rq, O_RDWR, &other), -EMFILE);
+	ck_assert_uint_eq(d->clients_open, 3 + 3 + 5);
+}
+END_TEST
+
 START_TEST(test_parked_write_keeps_its_copy)
 {
 	struct cusekit_client *c = open_as(1000);
@@ -485,6 +513,7 @@ static Suite *framework_suite(void)
 	tcase_add_test(tc, test_stop_order);
 	tcase_add_test(tc, test_callers_and_groups);
 	tcase_add_test(tc, test_parked_write_keeps_its_copy);
+	tcase_add_test(tc, test_opens_per_user);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -71,6 +71,7 @@ START_TEST(test_defaults)
 	ck_assert_str_eq(s.fuse_dir, "/run/cusekit");
 	ck_assert_str_eq(s.state_dir, "/var/lib/cusekit/fake");
 	ck_assert_int_eq(s.log_level, LOG_INFO);
+	ck_assert_uint_eq(s.max_opens_per_user, CUSEKIT_MAX_OPENS_PER_USER);
 	cusekit_settings_done(&s);
 }
 END_TEST
@@ -80,7 +81,7 @@ START_TEST(test_command_line)
 	struct cusekit_settings s = {};
 	struct fake f = {};
 	const char *const args[] = { "--config=/dev/null", "--transport=fuse", "--name=fake-2", "--fuse-dir=/tmp/x",
-				     "--state-dir=/tmp/y", "--level=7", "--flag", "-v", NULL };
+				     "--state-dir=/tmp/y", "--level=7", "--flag", "-v", "--max-opens-per-user=5", NULL };
 
 	ck_assert_int_eq(parse(&f, &s, args), 0);
 	ck_assert_int_eq(s.transport, CUSEKIT_TRANSPORT_FUSE);
@@ -90,6 +91,7 @@ START_TEST(test_command_line)
 	ck_assert_int_eq(f.level, 7);
 	ck_assert(f.flag);
 	ck_assert_int_eq(s.log_level, LOG_DEBUG);
+	ck_assert_uint_eq(s.max_opens_per_user, 5);
 	cusekit_settings_done(&s);
 }
 END_TEST
@@ -99,7 +101,8 @@ START_TEST(test_bad_values_refused)
 	static const char *const bad[][3] = {
 		{ "--transport=usb" }, { "--name=../etc" }, { "--name=" }, { "--name=a/b" },
 		{ "--fuse-dir=relative" }, { "--level=x" }, { "--level=-1" }, { "--flag=1" },
-		{ "--unknown" }, { "stray-argument" },
+		{ "--unknown" }, { "stray-argument" }, { "--max-opens-per-user=0" },
+		{ "--max-opens-per-user=1048577" }, { "--max-opens-per-user=-1" },
 	};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
