@@ -313,6 +313,9 @@ ssize_t booster_service_write(struct booster_service *s, const void *owner, cons
 
 	if (size == 0 || size % sizeof(struct booster_thread_data))
 		return -EINVAL;
+	/* Each record is a change with system calls: the loop, and every
+	 * other client, must not wait on one write's hundred thousand. */
+	size = MIN(size, BOOSTER_WRITE_RECORDS_MAX * sizeof(struct booster_thread_data));
 	for (done = 0; done < size; done += sizeof(struct booster_thread_data)) {
 		struct booster_thread_data data;
 		struct booster_request r = { .flags = BOOSTER_FLAG_PERSIST };

@@ -59,7 +59,8 @@ struct booster_service *booster_service_free(struct booster_service *s);
 int booster_service_change(struct booster_service *s, const void *owner, const struct booster_caller *caller,
 			   const struct booster_request *r);
 /* The book's write(): whole records, each a persistent change; the bytes
- * done, or the first record's error. */
+ * done (at most BOOSTER_WRITE_RECORDS_MAX records'), or the first record's
+ * error. */
 ssize_t booster_service_write(struct booster_service *s, const void *owner, const struct booster_caller *caller,
 			      const void *buf, size_t size);
 /* r->tid in, the thread's settings out. */

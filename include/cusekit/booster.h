@@ -36,7 +36,9 @@
  * the per-user rate limit, or real-time during the canary's cool-down after
  * a starvation, EBUSY (the same request succeeds later). When a later record
  * of a write fails, the write returns the bytes of the records done before
- * it; when the first fails, its error.
+ * it; when the first fails, its error. One write does at most
+ * BOOSTER_WRITE_RECORDS_MAX records and returns their bytes, a short write
+ * (write the rest again), so that no client holds up the others for long.
  *
  * Every real-time grant bounds the target process's RLIMIT_RTTIME (default
  * 200 ms, unless lower): a real-time thread that spins without blocking is
@@ -62,6 +64,7 @@ struct booster_thread_data {
 	__s32 priority;      /* 1..31, the book's scale */
 };
 CUSEKIT_STATIC_ASSERT(sizeof(struct booster_thread_data) == 8, "booster_thread_data ABI");
+#define BOOSTER_WRITE_RECORDS_MAX 1024
 
 /* Scheduling policies: the kernel's SCHED_* values. */
 #define BOOSTER_POLICY_OTHER 0

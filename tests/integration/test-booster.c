@@ -120,6 +120,14 @@ START_TEST(test_book_scale)
 	ck_assert_int_eq(sched_getscheduler(0), SCHED_OTHER | SCHED_RESET_ON_FORK);
 	ck_assert_int_eq(nice_of(tid_self()), 0);
 	ck_assert_int_eq(nice_of(other), -11);
+
+	/* A write of more records than one write does: a short write, and
+	 * the records in it done. */
+	struct booster_thread_data many[BOOSTER_WRITE_RECORDS_MAX + 2];
+	for (size_t i = 0; i < BOOSTER_WRITE_RECORDS_MAX + 2; i++)
+		many[i] = (struct booster_thread_data){ (__u32)tid_self(), i < BOOSTER_WRITE_RECORDS_MAX ? 9 : 10 };
+	ck_assert_int_eq(write(fd, many, sizeof(many)), BOOSTER_WRITE_RECORDS_MAX * 8);
+	ck_assert_int_eq(nice_of(tid_self()), -2);
 	close(fd);
 }
 END_TEST
