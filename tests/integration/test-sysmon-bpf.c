@@ -24,6 +24,7 @@
 #include "macro.h"
 #include "process-bpf.h"
 #include "process-table.h"
+#include "procfs.h"
 #include "record.h"
 
 #define STORM 2000
@@ -97,24 +98,12 @@ static void await_exit(pid_t pid)
 	}
 }
 
+/* In the records' unit: nanoseconds since boot, to the clock tick. */
 static uint64_t proc_start_time(pid_t pid)
 {
-	char path[64], buf[1024], *p;
-	unsigned long long ticks = 0;
-	FILE *f;
+	uint64_t ticks;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	p = strrchr(buf, ')');
-	ck_assert_ptr_nonnull(p);
-	/* After ") ", field 3 is the state; starttime is field 22. */
-	p += 2;
-	for (int field = 3; field < 22; field++)
-		p = strchr(p, ' ') + 1;
-	ck_assert_int_eq(sscanf(p, "%llu", &ticks), 1);
+	ck_assert_int_eq(proc_pid_start_time((uint32_t)pid, &ticks), 0);
 	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
