@@ -36,7 +36,7 @@ static int on_file_rule(const char *file, unsigned line, enum rules_file_kind fi
 
 		if (fd < 0)
 			return fd;
-		if (kind == ENFORCER_PROTECT_EXE && enforcer_openable(e, &st) && enforcer_is_script(fd))
+		if (kind == ENFORCER_PROTECT_EXE && enforcer_openable(e, fd, &st) && enforcer_is_script(fd))
 			return -EINVAL;
 		r = enforcer_guard_for(e, kind);
 		if (r < 0)
@@ -81,11 +81,11 @@ static void on_file_problem(const char *file, unsigned line, int error, const ch
 	check->problems++;
 }
 
-static bool may_read(const struct stat *st, void *userdata)
+static bool may_read(int path_fd, const struct stat *st, void *userdata)
 {
 	struct file_reading *reading = userdata;
 
-	return enforcer_openable(reading->e, st);
+	return enforcer_openable(reading->e, path_fd, st);
 }
 
 /* The rules files' rules replace theirs; a rule no file makes any more is

@@ -47,7 +47,7 @@ void enforcer_changed(struct enforcer *e);
 /* An O_PATH descriptor of path, a regular file (else EINVAL). */
 int enforcer_open_path(const char *path, struct stat *ret_st);
 /* May the file st be opened for real? Not when the fanotify guard marks it. */
-bool enforcer_openable(struct enforcer *e, const struct stat *st);
+bool enforcer_openable(struct enforcer *e, int path_fd, const struct stat *st);
 /* Is the file of the O_PATH fd a #! script? */
 bool enforcer_is_script(int path_fd);
 /* 0 when a rule of kind can be enforced now, else -EOPNOTSUPP. */

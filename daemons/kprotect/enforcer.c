@@ -173,10 +173,18 @@ static int reopen(int fd)
 	return r < 0 ? negative_errno() : r;
 }
 
-/* May we open the file st for real? Not when the fanotify guard marks it. */
-bool enforcer_openable(struct enforcer *e, const struct stat *st)
+/* May we open the file of path_fd (an O_PATH fd; st its stat) for real? Not
+ * when the fanotify guard denies it: our own open would wait for our own
+ * answer. A mark a rule left behind (it went by a name its file no longer
+ * had) would do the same, so it goes now rather than at the file's next
+ * event, which our open would be. */
+bool enforcer_openable(struct enforcer *e, int path_fd, const struct stat *st)
 {
-	return !e->fanotify || !file_set_find(&e->rules.execs, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+	if (!e->fanotify)
+		return true;
+	if (file_set_find(&e->rules.execs, (uint64_t)st->st_dev, (uint64_t)st->st_ino))
+		return false;
+	return exec_guard_unmark(e->fanotify, path_fd) >= 0;
 }
 
 /* A #! script runs as its interpreter: no process ever executes it. */
@@ -251,7 +259,7 @@ int enforcer_add_file_at(struct enforcer *e, enum enforcer_file_kind kind, const
 	fd = enforcer_open_path(path, &st);
 	if (fd < 0)
 		return fd;
-	if (kind == ENFORCER_PROTECT_EXE && enforcer_openable(e, &st) && enforcer_is_script(fd))
+	if (kind == ENFORCER_PROTECT_EXE && enforcer_openable(e, fd, &st) && enforcer_is_script(fd))
 		return -EINVAL;
 	rule = file_set_find(set, (uint64_t)st.st_dev, (uint64_t)st.st_ino);
 	if (rule) {

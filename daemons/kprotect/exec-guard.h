@@ -51,6 +51,7 @@ void exec_guard_set_enforcing(struct exec_guard *g, bool enforcing);
 /* Mark or unmark the inode of the file fd (O_PATH is enough: kprotectd
  * never opens a marked file for real, since its own open would wait for its
  * own answer). A mark whose file is no longer denied is removed at its first
- * event. */
+ * event, or before kprotectd opens that file itself. Unmarking a file with
+ * no mark succeeds. */
 int exec_guard_mark(struct exec_guard *g, int fd);
 int exec_guard_unmark(struct exec_guard *g, int fd);

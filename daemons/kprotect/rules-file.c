@@ -165,7 +165,7 @@ static int read_file(const char *path, const char *name, const struct rules_file
 
 	/* Look before opening for real. */
 	path_fd = open_regular(path, O_PATH | O_NOFOLLOW, &st);
-	if (path_fd >= 0 && cb->may_read && !cb->may_read(&st, cb->userdata)) {
+	if (path_fd >= 0 && cb->may_read && !cb->may_read(path_fd, &st, cb->userdata)) {
 		problem(cb, name, 0, EPERM, "not read: kprotect denies executing it");
 		return -EPERM;
 	}

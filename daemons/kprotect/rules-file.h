@@ -31,9 +31,10 @@ typedef int (*rules_file_rule_fn)(const char *file, unsigned line, enum rules_fi
 typedef void (*rules_file_problem_fn)(const char *file, unsigned line, int error, const char *message,
 				      void *userdata);
 
-/* May the file st be opened? (A file the fanotify guard marks must not
- * be: the reader's own open would wait for its own answer.) NULL: yes. */
-typedef bool (*rules_file_may_read_fn)(const struct stat *st, void *userdata);
+/* May the file of path_fd (O_PATH; st its stat) be opened? (A file the
+ * fanotify guard marks must not be: the reader's own open would wait for
+ * its own answer.) NULL: yes. */
+typedef bool (*rules_file_may_read_fn)(int path_fd, const struct stat *st, void *userdata);
 
 struct rules_file_callbacks {
 	rules_file_rule_fn rule;

@@ -789,6 +789,33 @@ START_TEST(test_marks_go_with_their_rules)
 }
 END_TEST
 
+/* Found by fuzz-kprotect: a mark left by a rule removed by a name its file
+ * no longer has, then a program rule for that file by another name. The
+ * daemon looks into the file (is it a script?) and its own open waited for
+ * its own answer: every client hung. The mark goes first now. */
+START_TEST(test_left_mark_never_blocks_the_daemon)
+{
+	char a[256], b[256];
+	int r;
+
+	start(fanotify_args);
+	if (!exec_guard())
+		return;
+	work_path(a, "a"), work_path(b, "b");
+	copy_file("/bin/true", a);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_DENY_EXEC, a), 0);
+	ck_assert_int_eq(link(a, b), 0);
+	ck_assert_int_eq(unlink(a), 0);
+	ck_assert_int_eq(path_ioctl(KPROTECT_IOC_ALLOW_EXEC, a), 0);
+	ck_assert_uint_eq(fanotify_marks(), 1);
+	r = path_ioctl(KPROTECT_IOC_ADD_EXE, b);
+	ck_assert_int_eq(r, kill_guard() ? 0 : -EOPNOTSUPP);
+	ck_assert_uint_eq(fanotify_marks(), 0);
+	ck_assert_int_eq(run(b), RAN);
+	ck_assert_uint_eq(get_status().exec_count, 0);
+}
+END_TEST
+
 START_TEST(test_file_rule_capacity)
 {
 	const char *const args[] = { "--exec-capacity=2", "--exe-capacity=1", NULL };
@@ -834,6 +861,7 @@ int main(void)
 	tc = work_tcase(s, "paths");
 	tcase_add_test(tc, test_every_path_default_guard);
 	tcase_add_test(tc, test_every_path_fanotify_guard);
+	tcase_add_test(tc, test_left_mark_never_blocks_the_daemon);
 	tc = work_tcase(s, "permissive");
 	tcase_add_test(tc, test_permissive_refuses_nothing_counts_everything);
 	tc = work_tcase(s, "programs");
