@@ -76,23 +76,71 @@ static void teardown(void)
 	sd_event_unref(event);
 }
 
-/* The record of type about pid; NULL if none. */
-static const void *find(uint16_t type, uint32_t pid, size_t from)
+/* The process a record of the types these tests look at is about. */
+static const struct sysmon_process_id *record_process(const struct sm_record *r)
 {
-	for (size_t i = from; i < captured.n; i++)
-		if (sm_record_header(captured.records[i])->type == type && captured.records[i]->pid == pid)
-			return captured.records[i]->data;
+	switch (sm_record_header(r)->type) {
+	case SYSMON_PROCESS_CREATE:
+		return &((const struct sysmon_create *)r->data)->process;
+	case SYSMON_PROCESS_EXEC:
+		return &((const struct sysmon_exec *)r->data)->process;
+	case SYSMON_PROCESS_EXIT:
+		return &((const struct sysmon_exit *)r->data)->process;
+	case SYSMON_IMAGE_LOAD:
+		return &((const struct sysmon_image *)r->data)->process;
+	default:
+		return NULL;
+	}
+}
+
+/* A pid is reused while the tests run (pid_max may be 32768, and other
+ * programs run beside them), so our child pid is known by its start time,
+ * from the CREATE record whose parent we are. NULL: not seen yet. */
+static const struct sysmon_process_id *child_identity(pid_t pid)
+{
+	for (size_t i = 0; i < captured.n; i++) {
+		const struct sysmon_create *c = (const void *)captured.records[i]->data;
+
+		if (c->header.type == SYSMON_PROCESS_CREATE && c->pid == (uint32_t)pid && c->ppid == (uint32_t)getpid())
+			return &c->process;
+	}
 	return NULL;
 }
 
-/* Drains the ring until the exit of pid was seen. Every event before the
- * exit is in the ring by then (the ring keeps the kernel's order per CPU,
- * and the exit came last in that process's life). */
+/* The next record of type about our child pid from index *at on (0 at
+ * first; then past the one returned); NULL if none. */
+static const void *find_next(uint16_t type, pid_t pid, size_t *at)
+{
+	const struct sysmon_process_id *child = child_identity(pid);
+
+	for (; child && *at < captured.n; (*at)++) {
+		const struct sm_record *r = captured.records[*at];
+		const struct sysmon_process_id *about;
+
+		if (sm_record_header(r)->type != type || r->pid != (uint32_t)pid)
+			continue;
+		about = record_process(r);
+		if (about && about->start_time == child->start_time)
+			return captured.records[(*at)++]->data;
+	}
+	return NULL;
+}
+
+static const void *find(uint16_t type, pid_t pid)
+{
+	size_t at = 0;
+
+	return find_next(type, pid, &at);
+}
+
+/* Drains the ring until the exit of our child pid was seen. Every event
+ * before the exit is in the ring by then (the ring keeps the kernel's order
+ * per CPU, and the exit came last in that process's life). */
 static void await_exit(pid_t pid)
 {
 	for (;;) {
 		sm_bpf_drain(bpf);
-		if (find(SYSMON_PROCESS_EXIT, (uint32_t)pid, 0))
+		if (find(SYSMON_PROCESS_EXIT, pid))
 			return;
 		ck_assert_int_ge(sd_event_run(event, 10 * 1000000ull), 0);
 	}
@@ -190,9 +238,9 @@ START_TEST(test_storm_complete)
 	ck_assert_uint_eq(captured.lost, 0);
 	for (int i = 0; i < STORM; i++) {
 		char *argv[] = { "/bin/true", arg, "with space", NULL };
-		const struct sysmon_create *c = find(SYSMON_PROCESS_CREATE, pids[i], 0);
-		const struct sysmon_exec *x = find(SYSMON_PROCESS_EXEC, pids[i], 0);
-		const struct sysmon_exit *e = find(SYSMON_PROCESS_EXIT, pids[i], 0);
+		const struct sysmon_create *c = find(SYSMON_PROCESS_CREATE, pids[i]);
+		const struct sysmon_exec *x = find(SYSMON_PROCESS_EXEC, pids[i]);
+		const struct sysmon_exit *e = find(SYSMON_PROCESS_EXIT, pids[i]);
 
 		snprintf(arg, sizeof(arg), "storm-%d-%d", (int)getpid(), i);
 		check_exec(x, pids[i], argv, image);
@@ -236,7 +284,7 @@ START_TEST(test_awkward_argv)
 	}
 	await_exit(pids[3]);
 	for (int i = 0; i < 4; i++)
-		check_exec(find(SYSMON_PROCESS_EXEC, pids[i], 0), pids[i], cases[i], image);
+		check_exec(find(SYSMON_PROCESS_EXEC, pids[i]), pids[i], cases[i], image);
 }
 END_TEST
 
@@ -247,7 +295,7 @@ START_TEST(test_dlopen_image_load)
 	const char *lib = SYSMON_DLOPEN_PROBE;
 	unsigned long long maps_start = 0, maps_end = 0, got[2];
 	char line[PATH_MAX + 128];
-	const struct sysmon_image *img = NULL;
+	const struct sysmon_image *img = NULL, *x;
 	int fds[2];
 	pid_t pid;
 
@@ -276,13 +324,9 @@ START_TEST(test_dlopen_image_load)
 	close(fds[0]);
 	close(fds[1]);
 	await_exit(pid);
-	for (size_t i = 0; i < captured.n; i++) {
-		const struct sysmon_image *x = (const void *)captured.records[i]->data;
-
-		if (x->header.type == SYSMON_IMAGE_LOAD && x->pid == (uint32_t)pid &&
-		    !strcmp(sysmon_record_string(x, x->path_offset), lib))
+	for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, pid, &at));)
+		if (!strcmp(sysmon_record_string(x, x->path_offset), lib))
 			img = x;
-	}
 	ck_assert_msg(img, "no IMAGE_LOAD of %s for %d", lib, (int)pid);
 	ck_assert_int_eq(sm_record_check(img, img->header.size), img->header.size);
 	ck_assert_uint_eq(img->address, maps_start);
@@ -298,12 +342,9 @@ START_TEST(test_dlopen_image_load)
 		ck_assert_ptr_nonnull(realpath("/bin/true", image));
 		pid = run(argv);
 		await_exit(pid);
-		for (size_t i = 0; i < captured.n; i++) {
-			const struct sysmon_image *x = (const void *)captured.records[i]->data;
+		for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, pid, &at));) {
 			const char *p = sysmon_record_string(x, x->path_offset);
 
-			if (x->header.type != SYSMON_IMAGE_LOAD || x->pid != (uint32_t)pid)
-				continue;
 			program |= !strcmp(p, image);
 			interpreter |= strstr(p, "/ld-linux") != NULL;
 			ck_assert_uint_gt(x->size, 0);
