@@ -93,31 +93,35 @@ static const struct sysmon_process_id *record_process(const struct sm_record *r)
 	}
 }
 
-/* A pid is reused while the tests run (pid_max may be 32768, and other
- * programs run beside them), so our child pid is known by its start time,
- * from the CREATE record whose parent we are. NULL: not seen yet. */
-static const struct sysmon_process_id *child_identity(pid_t pid)
-{
-	for (size_t i = 0; i < captured.n; i++) {
-		const struct sysmon_create *c = (const void *)captured.records[i]->data;
+/* A child of ours, known by what a pid cannot tell: pids are reused while
+ * the tests run (pid_max may be 32768, and other programs run beside them),
+ * even among our own children. */
+struct child {
+	pid_t pid;
+	uint64_t start_time;   /* as records give it: ns since boot, to the tick */
+};
 
-		if (c->header.type == SYSMON_PROCESS_CREATE && c->pid == (uint32_t)pid && c->ppid == (uint32_t)getpid())
-			return &c->process;
-	}
-	return NULL;
+/* pid is our child, alive or a zombie not yet reaped. */
+static struct child child_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	uint64_t ticks;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	ck_assert_int_gt(proc_read(AT_FDCWD, path, buf, sizeof(buf)), 0);
+	ck_assert_int_eq(proc_stat_parse(buf, NULL, NULL, &ticks), 0);
+	return (struct child){ pid, ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK)) };
 }
 
-/* The next record of type about our child pid from index *at on (0 at
- * first; then past the one returned); NULL if none. */
-static const void *find_next(uint16_t type, pid_t pid, size_t *at)
+/* The next record of type about child from index *at on (0 at first; then
+ * past the one returned); NULL if none. */
+static const void *find_next(uint16_t type, const struct child *child, size_t *at)
 {
-	const struct sysmon_process_id *child = child_identity(pid);
-
-	for (; child && *at < captured.n; (*at)++) {
+	for (; *at < captured.n; (*at)++) {
 		const struct sm_record *r = captured.records[*at];
 		const struct sysmon_process_id *about;
 
-		if (sm_record_header(r)->type != type || r->pid != (uint32_t)pid)
+		if (sm_record_header(r)->type != type || r->pid != (uint32_t)child->pid)
 			continue;
 		about = record_process(r);
 		if (about && about->start_time == child->start_time)
@@ -126,21 +130,21 @@ static const void *find_next(uint16_t type, pid_t pid, size_t *at)
 	return NULL;
 }
 
-static const void *find(uint16_t type, pid_t pid)
+static const void *find(uint16_t type, const struct child *child)
 {
 	size_t at = 0;
 
-	return find_next(type, pid, &at);
+	return find_next(type, child, &at);
 }
 
-/* Drains the ring until the exit of our child pid was seen. Every event
+/* Drains the ring until the exit of our child was seen. Every event
  * before the exit is in the ring by then (the ring keeps the kernel's order
  * per CPU, and the exit came last in that process's life). */
-static void await_exit(pid_t pid)
+static void await_exit(const struct child *child)
 {
 	for (;;) {
 		sm_bpf_drain(bpf);
-		if (find(SYSMON_PROCESS_EXIT, pid))
+		if (find(SYSMON_PROCESS_EXIT, child))
 			return;
 		ck_assert_int_ge(sd_event_run(event, 10 * 1000000ull), 0);
 	}
@@ -155,10 +159,11 @@ static uint64_t proc_start_time(pid_t pid)
 	return ticks * (1000000000ull / (unsigned long long)sysconf(_SC_CLK_TCK));
 }
 
-/* Runs argv (execv, exits at once), returns its pid once reaped. */
-static pid_t run(char *const argv[])
+/* Runs argv (execv, exits at once), returns the child once reaped. */
+static struct child run(char *const argv[])
 {
 	pid_t pid = fork();
+	struct child child;
 	int status;
 
 	ck_assert_int_ge(pid, 0);
@@ -166,9 +171,10 @@ static pid_t run(char *const argv[])
 		execv(argv[0], argv);
 		_exit(127);
 	}
+	child = child_of(pid);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status));
-	return pid;
+	return child;
 }
 
 static size_t argv_bytes(char *const argv[], char *out, size_t size)
@@ -223,27 +229,27 @@ static void check_exec(const struct sysmon_exec *x, pid_t pid, char *const argv[
 START_TEST(test_storm_complete)
 {
 	char image[PATH_MAX], arg[64];
-	static pid_t pids[STORM];
+	static struct child children[STORM];
 
 	ck_assert_ptr_nonnull(realpath("/bin/true", image));
 	for (int i = 0; i < STORM; i++) {
 		char *argv[] = { "/bin/true", arg, "with space", NULL };
 
 		snprintf(arg, sizeof(arg), "storm-%d-%d", (int)getpid(), i);
-		pids[i] = run(argv);
+		children[i] = run(argv);
 		if (i % 64 == 0)
 			sm_bpf_drain(bpf);
 	}
-	await_exit(pids[STORM - 1]);
+	await_exit(&children[STORM - 1]);
 	ck_assert_uint_eq(captured.lost, 0);
 	for (int i = 0; i < STORM; i++) {
 		char *argv[] = { "/bin/true", arg, "with space", NULL };
-		const struct sysmon_create *c = find(SYSMON_PROCESS_CREATE, pids[i]);
-		const struct sysmon_exec *x = find(SYSMON_PROCESS_EXEC, pids[i]);
-		const struct sysmon_exit *e = find(SYSMON_PROCESS_EXIT, pids[i]);
+		const struct sysmon_create *c = find(SYSMON_PROCESS_CREATE, &children[i]);
+		const struct sysmon_exec *x = find(SYSMON_PROCESS_EXEC, &children[i]);
+		const struct sysmon_exit *e = find(SYSMON_PROCESS_EXIT, &children[i]);
 
 		snprintf(arg, sizeof(arg), "storm-%d-%d", (int)getpid(), i);
-		check_exec(x, pids[i], argv, image);
+		check_exec(x, children[i].pid, argv, image);
 		ck_assert_ptr_nonnull(c);
 		ck_assert_ptr_nonnull(e);
 		/* One identity across the process's records. */
@@ -268,7 +274,7 @@ START_TEST(test_awkward_argv)
 		{ "/bin/echo", longest, NULL },
 		{ "/bin/echo", beyond, NULL },
 	};
-	pid_t pids[4];
+	struct child children[4];
 
 	memset(longest, 'L', sizeof(longest) - 11);
 	memset(beyond, 'B', sizeof(beyond) - 1);
@@ -277,14 +283,14 @@ START_TEST(test_awkward_argv)
 		int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC), saved = dup(STDOUT_FILENO);
 
 		dup2(devnull, STDOUT_FILENO);
-		pids[i] = run(cases[i]);
+		children[i] = run(cases[i]);
 		dup2(saved, STDOUT_FILENO);
 		close(saved);
 		close(devnull);
 	}
-	await_exit(pids[3]);
+	await_exit(&children[3]);
 	for (int i = 0; i < 4; i++)
-		check_exec(find(SYSMON_PROCESS_EXEC, pids[i]), pids[i], cases[i], image);
+		check_exec(find(SYSMON_PROCESS_EXEC, &children[i]), children[i].pid, cases[i], image);
 }
 END_TEST
 
@@ -296,6 +302,7 @@ START_TEST(test_dlopen_image_load)
 	unsigned long long maps_start = 0, maps_end = 0, got[2];
 	char line[PATH_MAX + 128];
 	const struct sysmon_image *img = NULL, *x;
+	struct child child;
 	int fds[2];
 	pid_t pid;
 
@@ -323,8 +330,9 @@ START_TEST(test_dlopen_image_load)
 	maps_end = got[1];
 	close(fds[0]);
 	close(fds[1]);
-	await_exit(pid);
-	for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, pid, &at));)
+	child = child_of(pid);    /* never reaped: its identity stays readable */
+	await_exit(&child);
+	for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, &child, &at));)
 		if (!strcmp(sysmon_record_string(x, x->path_offset), lib))
 			img = x;
 	ck_assert_msg(img, "no IMAGE_LOAD of %s for %d", lib, (int)pid);
@@ -340,9 +348,9 @@ START_TEST(test_dlopen_image_load)
 		bool program = false, interpreter = false;
 
 		ck_assert_ptr_nonnull(realpath("/bin/true", image));
-		pid = run(argv);
-		await_exit(pid);
-		for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, pid, &at));) {
+		child = run(argv);
+		await_exit(&child);
+		for (size_t at = 0; (x = find_next(SYSMON_IMAGE_LOAD, &child, &at));) {
 			const char *p = sysmon_record_string(x, x->path_offset);
 
 			program |= !strcmp(p, image);
